@@ -1,0 +1,166 @@
+#pragma once
+// Experiment configuration: YAML files with `include:`, `--set key.path=value` overrides,
+// a `runs:` list, and strict validation. Every error is a ConfigError whose message is one
+// line: "<file>: <key.path>: expected <what>, got <what>" — the CLI prints it and exits 2.
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace poslab {
+
+// A configuration or usage error: exit code 2, nothing written.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Which file set each key path ("model.d_model" -> "configs/models/small.yaml"; keys set by
+// --set map to "--set"). Shared by all nodes of one resolved configuration.
+using KeyOrigins = std::map<std::string, std::string>;
+
+// A YAML node plus its key path and where it came from, so that any consumer (the
+// experiment parser or a plugin) can report an error that names file and key.
+class ConfigNode {
+ public:
+  ConfigNode() = default;
+  ConfigNode(YAML::Node node, std::string path, std::shared_ptr<const KeyOrigins> origins,
+             std::string fallback_file);
+
+  const YAML::Node& yaml() const { return node_; }
+  const std::string& path() const { return path_; }
+  // The file that set this key (or the nearest parent key that has an origin).
+  std::string file() const;
+
+  bool has(const std::string& key) const;
+  ConfigNode child(const std::string& key) const;  // an undefined node if absent
+  std::vector<std::string> keys() const;            // mapping keys in document order
+
+  // Throws ConfigError("<file>: <path>: <message>").
+  [[noreturn]] void fail(const std::string& message) const;
+
+ private:
+  YAML::Node node_;
+  std::string path_;
+  std::shared_ptr<const KeyOrigins> origins_;
+  std::string fallback_file_;
+};
+
+// One option a plugin accepts. Declared once; used for parsing, validation and `poslab list`.
+struct OptionSpec {
+  enum class Type { Int, Float, String, Bool, IntList };
+  std::string name;
+  Type type = Type::Int;
+  std::string default_value;  // as YAML text; empty means the option is required
+  std::string help;
+  double min = -std::numeric_limits<double>::infinity();  // inclusive, numbers and list items
+  double max = std::numeric_limits<double>::infinity();
+  std::vector<std::string> choices;  // allowed values of a String option, if non-empty
+};
+
+// Validated option values (defaults filled in).
+class Options {
+ public:
+  int get_int(const std::string& name) const;
+  double get_float(const std::string& name) const;
+  const std::string& get_string(const std::string& name) const;
+  bool get_bool(const std::string& name) const;
+  const std::vector<int>& get_int_list(const std::string& name) const;
+  // The node an option came from (undefined if defaulted), for later errors such as
+  // "encoder.max_length: 64 is shorter than the longest evaluation sequence (129)".
+  const ConfigNode& node(const std::string& name) const;
+
+ private:
+  friend Options parse_options(const ConfigNode&, const std::vector<OptionSpec>&,
+                               const std::vector<std::string>&);
+  std::map<std::string, int> ints_;
+  std::map<std::string, double> floats_;
+  std::map<std::string, std::string> strings_;
+  std::map<std::string, bool> bools_;
+  std::map<std::string, std::vector<int>> int_lists_;
+  std::map<std::string, ConfigNode> nodes_;
+};
+
+// Parses `node` (a mapping, or undefined = all defaults) against `specs`. Keys listed in
+// `ignored` (e.g. "name") are skipped. Unknown key, wrong type, out of range, not one of
+// the choices, missing required option -> ConfigError naming file and key path.
+Options parse_options(const ConfigNode& node, const std::vector<OptionSpec>& specs,
+                      const std::vector<std::string>& ignored = {"name"});
+
+// "name (int, default 2, >= 1): help" lines for `poslab list`.
+std::string describe_options(const std::vector<OptionSpec>& specs);
+
+// ---- The experiment -------------------------------------------------------------------
+
+struct PluginSpec {
+  std::string name;  // registry name, e.g. "learned"
+  ConfigNode node;   // the whole section (the plugin parses its own keys)
+};
+
+struct ModelSpec {
+  int layers = 2;
+  int d_model = 64;
+  int heads = 4;
+  int d_ff = 256;
+  bool tied_embeddings = true;
+  std::string attention = "auto";  // auto (the task's kind) | causal | bidirectional
+  double init_std = 0.02;
+};
+
+struct TrainSpec {
+  int steps = 1000;
+  int batch_size = 32;
+  double lr = 1e-3;
+  double min_lr_ratio = 0.1;  // cosine decays to lr * min_lr_ratio
+  int warmup_steps = 100;
+  std::string schedule = "cosine";  // cosine | constant
+  double weight_decay = 0.01;
+  double beta1 = 0.9;
+  double beta2 = 0.95;
+  double eps = 1e-8;
+  double grad_clip = 1.0;  // 0 = off
+  int log_every = 50;
+  int threads = 0;  // 0 = OpenMP default
+};
+
+struct EvalSpec {
+  std::vector<int> lengths;  // task lengths to evaluate at (may exceed training)
+  int batches = 4;
+  int batch_size = 64;
+};
+
+struct OutputSpec {
+  std::string dir = "results";  // relative paths are relative to the experiment file
+  bool checkpoint = false;       // write /model/ parameters
+};
+
+struct RunSpec {
+  std::string experiment_name;
+  std::string run_name;  // unique within an experiment; the results file is <dir>/<run>.h5
+  std::uint64_t seed = 0;
+  PluginSpec task;
+  PluginSpec encoder;
+  std::vector<PluginSpec> probes;
+  ModelSpec model;
+  TrainSpec train;
+  EvalSpec eval;
+  OutputSpec output;
+  std::string source_file;    // the experiment YAML
+  std::string resolved_yaml;  // this run's fully resolved YAML (no include:, no runs:)
+  ConfigNode root;            // this run's resolved root, for plugin-level errors
+};
+
+// Loads an experiment: resolves includes (relative to the including file, merged in order,
+// the including file last so it wins), applies `overrides` ("a.b.c=value", value parsed
+// as YAML), expands `runs:` (each item is deep-merged onto the base; needs a unique
+// `name`), and validates every section that is not a plugin's. Plugin sections (task,
+// encoder, probes) are checked by their plugins when they are built.
+std::vector<RunSpec> load_experiment(const std::string& path,
+                                     const std::vector<std::string>& overrides);
+
+}  // namespace poslab

@@ -1,0 +1,58 @@
+#pragma once
+// A task makes batches of (inputs, targets, loss mask) at a requested length from its own
+// seeded RNG, and knows its vocabulary and model kind. Metrics are computed generically
+// from the loss mask (see train/metrics.h): loss, token accuracy, exact match (every
+// masked token of an example right), perplexity.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/registry.h"
+#include "core/rng.h"
+
+namespace poslab {
+
+enum class ModelKind { Causal, Bidirectional };
+enum class Split { Train, Eval };
+
+// Flat [B, T] arrays, row-major: element (b, t) is at b * T + t.
+struct Batch {
+  int batch_size = 0;
+  int seq_len = 0;
+  std::vector<std::int32_t> inputs;   // token ids fed to the model
+  std::vector<std::int32_t> targets;  // token id to predict at each position
+  std::vector<std::uint8_t> loss_mask;  // 1 where the position is scored
+};
+
+class Task {
+ public:
+  virtual ~Task() = default;
+  virtual int vocab_size() const = 0;
+  virtual ModelKind kind() const = 0;
+  // Whether exact match (all scored tokens of an example right) is a meaningful metric.
+  virtual bool has_exact_match() const = 0;
+  // The task's own unit of length ("length" in YAML and eval.lengths): e.g. the number of
+  // symbols to copy, or the context length in characters for text.
+  // The training range of lengths; each example draws its length uniformly from it.
+  virtual int min_train_length() const = 0;
+  virtual int max_train_length() const = 0;
+  // Model sequence length needed for an example of task length `length` (batches of
+  // mixed lengths are padded to the longest, with loss mask 0 on padding).
+  virtual int sequence_length(int length) const = 0;
+  // A batch whose examples have task lengths drawn uniformly from [min_length, max_length].
+  virtual Batch make_batch(Rng& rng, Split split, int batch_size, int min_length,
+                           int max_length) const = 0;
+  // Human-readable rendering of a token id (for logs and examples).
+  virtual std::string token_name(int id) const { return std::to_string(id); }
+};
+
+using TaskRegistry = Registry<Task>;
+#define POSLAB_REGISTER_TASK(ClassName, Name, Summary, OptionList)                   \
+  static const ::poslab::Registrar<::poslab::TaskRegistry> registrar_##ClassName{     \
+      {Name, Summary, OptionList,                                                     \
+       [](const ::poslab::Options& o) -> std::unique_ptr<::poslab::Task> {            \
+         return std::make_unique<ClassName>(o);                                       \
+       }}};
+
+}  // namespace poslab
