@@ -1,0 +1,803 @@
+#!/usr/bin/python3
+"""PyTorch reference for poslab's parity tests.
+
+Builds one tiny pre-norm transformer per (positional encoder, attention kind), runs a
+forward and backward pass in float64, and writes weights, inputs, logits, loss and
+gradients to tests/fixtures/parity/<encoder>_<kind>.h5. A C++ test loads each file,
+runs poslab's model on the same weights and inputs, and compares.
+
+Everything here is written from the formulas in DESIGN.md ("Math conventions"),
+not from the C++ sources, so the two implementations check each other.
+
+Usage (needs Debian's python3-torch, numpy and h5py):
+    /usr/bin/python3 scripts/make_parity_fixtures.py [--out tests/fixtures/parity]
+
+Before writing anything the script runs self-checks (gradcheck of the Shaw and CoPE
+attention, RoPE relative-position property, ALiBi slopes, T5 buckets, CoPE counting, the
+base block against torch.nn.TransformerEncoderLayer) and stops if one fails.
+"""
+
+import argparse
+import math
+import os
+import sys
+
+import h5py
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+torch.set_default_dtype(torch.float64)
+
+LN_EPS = 1e-5
+INIT_STD = 0.3  # large on purpose: every weight, bias and table entry must matter
+
+
+# ---------------------------------------------------------------------------------------
+# Positional encoders. Each uses some of four hooks; unused hooks are no-ops.
+#   embed(x [B,T,D]) -> x                      add position vectors to token embeddings
+#   rotate_qk(q, k [B,H,T,dh], layer) -> q, k  transform queries and keys by position
+#   score_bias(q, k [B,H,T,dh], layer)         added to the attention logits [.,H,T,T]
+#   value_bias(alpha [B,H,T,T], layer)         added to the attention output [B,H,T,dh]
+# Parameters live in the model's flat dict under "encoder.*" names.
+# ---------------------------------------------------------------------------------------
+
+
+class Encoder:
+    def __init__(self, cfg, dims, causal):
+        self.cfg = cfg
+        self.dims = dims  # dict: d_model, heads, layers
+        self.causal = causal
+        self.params = {}  # name -> tensor (requires grad), filled by init_params
+
+    def init_params(self):
+        pass
+
+    def embed(self, x):
+        return x
+
+    def rotate_qk(self, q, k, layer):
+        return q, k
+
+    def score_bias(self, q, k, layer):
+        return None
+
+    def value_bias(self, alpha, layer):
+        return None
+
+
+def randn(*shape, std=INIT_STD, mean=0.0):
+    return (mean + std * torch.randn(*shape)).requires_grad_(True)
+
+
+class NoneEncoder(Encoder):
+    """NoPE: nothing; causal attention alone carries position."""
+
+
+def sinusoid_table(length, d, base):
+    # P(k, 2i) = sin(k / base^(2i/d)), P(k, 2i+1) = cos(k / base^(2i/d)), 0 <= i < d/2.
+    P = torch.zeros(length, d)
+    for k in range(length):
+        for i in range(d // 2):
+            angle = k / base ** (2 * i / d)
+            P[k, 2 * i] = math.sin(angle)
+            P[k, 2 * i + 1] = math.cos(angle)
+    return P
+
+
+class SinusoidalEncoder(Encoder):
+    def embed(self, x):
+        T, D = x.shape[1], x.shape[2]
+        return x + sinusoid_table(T, D, self.cfg["base"])[None]
+
+
+class LearnedEncoder(Encoder):
+    def init_params(self):
+        self.params["encoder.table"] = randn(self.cfg["max_length"], self.dims["d_model"])
+
+    def embed(self, x):
+        T = x.shape[1]
+        assert T <= self.cfg["max_length"], "learned: length beyond max_length"
+        return x + self.params["encoder.table"][:T][None]
+
+
+def shaw_index(T, K):
+    # [T, T] row index r + K of the relative table, r = clip(j - i, -K, K).
+    i = torch.arange(T)[:, None]
+    j = torch.arange(T)[None, :]
+    return (j - i).clamp(-K, K) + K
+
+
+class ShawEncoder(Encoder):
+    def init_params(self):
+        K = self.cfg["clip"]
+        dh = self.dims["d_model"] // self.dims["heads"]
+        for l in range(self.dims["layers"]):
+            self.params[f"encoder.layers.{l}.key"] = randn(2 * K + 1, dh)
+            self.params[f"encoder.layers.{l}.value"] = randn(2 * K + 1, dh)
+
+    def score_bias(self, q, k, layer):
+        # q_i . a^K_{r(i,j)} / sqrt(dh); together with z this is q_i.(k_j + a^K_r)/sqrt(dh).
+        return shaw_score(q, self.params[f"encoder.layers.{layer}.key"], self.cfg["clip"])
+
+    def value_bias(self, alpha, layer):
+        return shaw_value(alpha, self.params[f"encoder.layers.{layer}.value"], self.cfg["clip"])
+
+
+def shaw_score(q, aK, K):
+    T, dh = q.shape[-2], q.shape[-1]
+    rel = aK[shaw_index(T, K)]  # [T, T, dh]
+    return torch.einsum("bhid,ijd->bhij", q, rel) / math.sqrt(dh)
+
+
+def shaw_value(alpha, aV, K):
+    T = alpha.shape[-1]
+    rel = aV[shaw_index(T, K)]  # [T, T, dh]
+    return torch.einsum("bhij,ijd->bhid", alpha, rel)
+
+
+def t5_bucket(rp, bidirectional, num_buckets, max_distance):
+    """T5's relative_position_bucket for one relative position rp = j - i (Python ints)."""
+    if bidirectional:
+        nb = num_buckets // 2
+        ret = nb if rp > 0 else 0
+        n = abs(rp)
+    else:
+        nb = num_buckets
+        ret = 0
+        n = max(-rp, 0)
+    max_exact = nb // 2
+    if n < max_exact:
+        return ret + n
+    scaled = math.log(n / max_exact) / math.log(max_distance / max_exact) * (nb - max_exact)
+    return ret + min(nb - 1, max_exact + math.floor(scaled))
+
+
+def t5_bucket_table(T, bidirectional, num_buckets, max_distance):
+    return torch.tensor([[t5_bucket(j - i, bidirectional, num_buckets, max_distance)
+                          for j in range(T)] for i in range(T)], dtype=torch.long)
+
+
+class T5Encoder(Encoder):
+    def init_params(self):
+        self.params["encoder.bias"] = randn(self.cfg["num_buckets"], self.dims["heads"])
+
+    def score_bias(self, q, k, layer):
+        T = q.shape[-2]
+        buckets = t5_bucket_table(T, not self.causal, self.cfg["num_buckets"],
+                                  self.cfg["max_distance"])
+        return self.params["encoder.bias"][buckets].permute(2, 0, 1)[None]  # [1,H,T,T]
+
+
+def alibi_slopes(H):
+    def power_of_two(n):
+        return [2.0 ** (-8.0 * h / n) for h in range(1, n + 1)]
+
+    if H & (H - 1) == 0:
+        return power_of_two(H)
+    n = 2 ** int(math.floor(math.log2(H)))
+    return power_of_two(n) + power_of_two(2 * n)[0::2][: H - n]
+
+
+class AlibiEncoder(Encoder):
+    def score_bias(self, q, k, layer):
+        T = q.shape[-2]
+        m = torch.tensor(alibi_slopes(self.dims["heads"]))
+        dist = (torch.arange(T)[:, None] - torch.arange(T)[None, :]).abs()
+        return (-m[:, None, None] * dist[None])[None]  # [1,H,T,T]
+
+
+def rope_angles(T, dh, base, rotary_dims, interpolation, ntk_factor):
+    """phi [T, d_rot/2] = (k / interpolation) * theta_m, theta_m = base'^(-2m/d_rot)."""
+    d_rot = rotary_dims if rotary_dims > 0 else dh
+    assert d_rot % 2 == 0 and d_rot <= dh
+    if ntk_factor != 1.0:
+        assert d_rot > 2, "ntk_factor needs rotary_dims > 2"
+        base = base * ntk_factor ** (d_rot / (d_rot - 2))
+    m = torch.arange(d_rot // 2, dtype=torch.float64)
+    theta = base ** (-2.0 * m / d_rot)
+    pos = torch.arange(T, dtype=torch.float64) / interpolation
+    return pos[:, None] * theta[None, :], d_rot
+
+
+def rope_rotate(x, phi, d_rot):
+    # x [..., T, dh]; pairs (2m, 2m+1) for m < d_rot/2 rotate by phi[t, m].
+    x0 = x[..., 0:d_rot:2]
+    x1 = x[..., 1:d_rot:2]
+    c, s = torch.cos(phi), torch.sin(phi)
+    r0 = x0 * c - x1 * s
+    r1 = x0 * s + x1 * c
+    rotated = torch.stack([r0, r1], dim=-1).flatten(-2)  # interleave back
+    return torch.cat([rotated, x[..., d_rot:]], dim=-1)
+
+
+class RopeEncoder(Encoder):
+    def rotate_qk(self, q, k, layer):
+        T, dh = q.shape[-2], q.shape[-1]
+        c = self.cfg
+        phi, d_rot = rope_angles(T, dh, c["base"], c["rotary_dims"], c["interpolation"],
+                                 c["ntk_factor"])
+        return rope_rotate(q, phi, d_rot), rope_rotate(k, phi, d_rot)
+
+
+def cope_positions(z):
+    """p_ij = min(sum_{t=j..i} sigmoid(z_it), .) before clamping; z [..., T, T]."""
+    T = z.shape[-1]
+    keep = torch.tril(torch.ones(T, T, dtype=torch.bool))  # j <= i
+    g = torch.sigmoid(z) * keep
+    # sum over t >= j of g_it (g_it = 0 for t > i): reverse cumulative sum along j.
+    return g.flip(-1).cumsum(-1).flip(-1)
+
+
+def cope_score(q, k, E, p_max):
+    dh = q.shape[-1]
+    z = q @ k.transpose(-1, -2) / math.sqrt(dh)
+    p = cope_positions(z).clamp(max=p_max)
+    lo = p.detach().floor().long()
+    hi = p.detach().ceil().long()
+    w = p - lo.to(p.dtype)  # gradient flows through p only
+    logits_int = q @ E  # [B,H,T,p_max+1]: q_i . e[n] for every integer n (no 1/sqrt(dh))
+    e_lo = logits_int.gather(-1, lo)
+    e_hi = logits_int.gather(-1, hi)
+    return w * e_hi + (1 - w) * e_lo
+
+
+class CopeEncoder(Encoder):
+    def __init__(self, cfg, dims, causal):
+        assert causal, "cope is causal only"
+        super().__init__(cfg, dims, causal)
+
+    def init_params(self):
+        dh = self.dims["d_model"] // self.dims["heads"]
+        for l in range(self.dims["layers"]):
+            self.params[f"encoder.layers.{l}.E"] = randn(dh, self.cfg["p_max"] + 1)
+
+    def score_bias(self, q, k, layer):
+        return cope_score(q, k, self.params[f"encoder.layers.{layer}.E"], self.cfg["p_max"])
+
+
+ENCODERS = {
+    "none": NoneEncoder,
+    "sinusoidal": SinusoidalEncoder,
+    "learned": LearnedEncoder,
+    "shaw": ShawEncoder,
+    "t5": T5Encoder,
+    "alibi": AlibiEncoder,
+    "rope": RopeEncoder,
+    "cope": CopeEncoder,
+}
+
+
+# ---------------------------------------------------------------------------------------
+# The transformer (pre-norm), as plain functions over a flat parameter dict.
+# ---------------------------------------------------------------------------------------
+
+
+def init_model_params(V, D, F_, L, tied):
+    p = {}
+    p["tok_emb.weight"] = randn(V, D)
+    for l in range(L):
+        pre = f"layers.{l}."
+        p[pre + "ln1.weight"] = randn(D, mean=1.0)
+        p[pre + "ln1.bias"] = randn(D)
+        p[pre + "attn.qkv.weight"] = randn(3 * D, D)
+        p[pre + "attn.qkv.bias"] = randn(3 * D)
+        p[pre + "attn.out.weight"] = randn(D, D)
+        p[pre + "attn.out.bias"] = randn(D)
+        p[pre + "ln2.weight"] = randn(D, mean=1.0)
+        p[pre + "ln2.bias"] = randn(D)
+        p[pre + "mlp.fc1.weight"] = randn(F_, D)
+        p[pre + "mlp.fc1.bias"] = randn(F_)
+        p[pre + "mlp.fc2.weight"] = randn(D, F_)
+        p[pre + "mlp.fc2.bias"] = randn(D)
+    p["ln_f.weight"] = randn(D, mean=1.0)
+    p["ln_f.bias"] = randn(D)
+    if not tied:
+        p["head.weight"] = randn(V, D)
+    return p
+
+
+def layer_norm(x, w, b):
+    return F.layer_norm(x, (x.shape[-1],), w, b, LN_EPS)
+
+
+def attention(a, p, pre, enc, layer, H, causal):
+    """a [B,T,D] (already normalised) -> attention output after out-projection [B,T,D]."""
+    B, T, D = a.shape
+    dh = D // H
+    qkv = a @ p[pre + "attn.qkv.weight"].T + p[pre + "attn.qkv.bias"]
+    q, k, v = qkv[..., 0:D], qkv[..., D:2 * D], qkv[..., 2 * D:3 * D]
+
+    def heads(x):  # [B,T,D] -> [B,H,T,dh]; head h owns features h*dh .. (h+1)*dh-1
+        return x.reshape(B, T, H, dh).transpose(1, 2)
+
+    q, k, v = heads(q), heads(k), heads(v)
+    q, k = enc.rotate_qk(q, k, layer)
+    logits = q @ k.transpose(-1, -2) / math.sqrt(dh)
+    bias = enc.score_bias(q, k, layer)
+    if bias is not None:
+        logits = logits + bias
+    if causal:
+        future = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)  # j > i
+        logits = logits.masked_fill(future, float("-inf"))
+    alpha = torch.softmax(logits, dim=-1)
+    o = alpha @ v
+    vb = enc.value_bias(alpha, layer)
+    if vb is not None:
+        o = o + vb
+    o = o.transpose(1, 2).reshape(B, T, D)
+    return o @ p[pre + "attn.out.weight"].T + p[pre + "attn.out.bias"]
+
+
+def block(x, p, l, enc, H, causal):
+    pre = f"layers.{l}."
+    a = layer_norm(x, p[pre + "ln1.weight"], p[pre + "ln1.bias"])
+    x = x + attention(a, p, pre, enc, l, H, causal)
+    m = layer_norm(x, p[pre + "ln2.weight"], p[pre + "ln2.bias"])
+    hdn = F.gelu(m @ p[pre + "mlp.fc1.weight"].T + p[pre + "mlp.fc1.bias"], approximate="tanh")
+    return x + hdn @ p[pre + "mlp.fc2.weight"].T + p[pre + "mlp.fc2.bias"]
+
+
+def forward(ids, p, enc, L, H, causal):
+    x = p["tok_emb.weight"][ids]  # [B,T,D]
+    x = enc.embed(x)
+    for l in range(L):
+        x = block(x, p, l, enc, H, causal)
+    h = layer_norm(x, p["ln_f.weight"], p["ln_f.bias"])
+    head = p["head.weight"] if "head.weight" in p else p["tok_emb.weight"]
+    return h @ head.T  # [B,T,V]
+
+
+def masked_loss(logits, targets, mask):
+    V = logits.shape[-1]
+    ce = F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1), reduction="none")
+    m = mask.reshape(-1).to(ce.dtype)
+    return (ce * m).sum() / m.sum()
+
+
+# ---------------------------------------------------------------------------------------
+# The fixtures: one per encoder x kind, with non-default options.
+# ---------------------------------------------------------------------------------------
+
+V, B, T, L, F_ = 11, 2, 7, 2, 32
+
+# (encoder, kind, encoder options in poslab's vocabulary, d_model, heads, tied)
+FIXTURES = [
+    ("none", "causal", {}, 16, 2, False),
+    ("none", "bidirectional", {}, 16, 2, True),
+    ("sinusoidal", "causal", {"base": 100.0}, 16, 2, True),
+    ("sinusoidal", "bidirectional", {"base": 100.0}, 16, 2, False),
+    ("learned", "causal", {"max_length": 10}, 16, 2, False),
+    ("learned", "bidirectional", {"max_length": 10}, 16, 2, True),
+    ("shaw", "causal", {"clip": 2}, 16, 2, True),
+    ("shaw", "bidirectional", {"clip": 2}, 16, 2, False),
+    ("t5", "causal", {"num_buckets": 8, "max_distance": 6}, 16, 2, False),
+    ("t5", "bidirectional", {"num_buckets": 8, "max_distance": 6}, 16, 2, True),
+    ("alibi", "causal", {}, 24, 3, True),
+    ("alibi", "bidirectional", {}, 24, 3, False),
+    ("rope", "causal",
+     {"base": 100.0, "rotary_dims": 6, "interpolation": 2.0, "ntk_factor": 1.0}, 16, 2, False),
+    ("rope", "bidirectional",
+     {"base": 100.0, "rotary_dims": 0, "interpolation": 1.0, "ntk_factor": 4.0}, 16, 2, True),
+    ("cope", "causal", {"p_max": 3}, 16, 2, False),
+]
+
+BASE_SEED = 20240601
+
+
+def yaml_scalar(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
+def yaml_flow(d):
+    return "{" + ", ".join(f"{k}: {yaml_scalar(v)}" for k, v in d.items()) + "}"
+
+
+def build_fixture(index, name, kind, opts, D, H, tied):
+    torch.manual_seed(BASE_SEED + index)
+    causal = kind == "causal"
+    dims = {"d_model": D, "heads": H, "layers": L}
+    enc = ENCODERS[name](opts, dims, causal)
+
+    params = init_model_params(V, D, F_, L, tied)
+    enc.init_params()
+    params.update(enc.params)
+
+    ids = torch.randint(0, V, (B, T))
+    targets = torch.randint(0, V, (B, T))
+    # Three masked positions, but every position keeps its loss in some example (else, in
+    # a causal model, the last position's weights could go untested).
+    while True:
+        mask = torch.ones(B * T, dtype=torch.long)
+        mask[torch.randperm(B * T)[:3]] = 0
+        mask = mask.reshape(B, T)
+        if (mask.sum(dim=0) > 0).all():
+            break
+
+    logits = forward(ids, params, enc, L, H, causal)
+    loss = masked_loss(logits, targets, mask)
+    names = list(params.keys())
+    grads = torch.autograd.grad(loss, [params[n] for n in names], allow_unused=True)
+    grads = {n: (g if g is not None else torch.zeros_like(params[n]))
+             for n, g in zip(names, grads)}
+
+    model = {"layers": L, "d_model": D, "heads": H, "d_ff": F_,
+             "tied_embeddings": tied, "attention": kind}
+    encoder = {"name": name, **opts}
+    return {
+        "name": f"{name}_{kind}", "encoder": name, "kind": kind,
+        "model_yaml": yaml_flow(model), "encoder_yaml": yaml_flow(encoder),
+        "ids": ids, "targets": targets, "mask": mask, "params": params,
+        "logits": logits.detach(), "loss": loss.detach(), "grads": grads, "enc": enc,
+        "H": H,
+    }
+
+
+def write_fixture(fx, out_dir):
+    path = os.path.join(out_dir, fx["name"] + ".h5")
+    tmp = path + ".tmp"  # written then renamed, so a failure leaves no half-written fixture
+    try:
+        _write_h5(fx, tmp)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    os.replace(tmp, path)
+    return path
+
+
+def _write_h5(fx, tmp):
+    with h5py.File(tmp, "w") as f:
+        f.attrs["encoder"] = fx["encoder"]
+        f.attrs["kind"] = fx["kind"]
+        f.attrs["model_yaml"] = fx["model_yaml"]
+        f.attrs["encoder_yaml"] = fx["encoder_yaml"]
+        f.attrs["vocab_size"] = np.int64(V)
+        f.attrs["torch_version"] = str(torch.__version__)
+        f.create_dataset("inputs", data=fx["ids"].numpy().astype(np.int64))
+        f.create_dataset("targets", data=fx["targets"].numpy().astype(np.int64))
+        f.create_dataset("loss_mask", data=fx["mask"].numpy().astype(np.int64))
+        f.create_dataset("logits", data=fx["logits"].numpy().astype(np.float64))
+        f.create_dataset("loss", data=np.float64(fx["loss"].item()))
+        gp = f.create_group("params")
+        gg = f.create_group("grads")
+        for n, t in fx["params"].items():
+            gp.create_dataset(n, data=t.detach().numpy().astype(np.float64))
+            gg.create_dataset(n, data=fx["grads"][n].numpy().astype(np.float64))
+
+
+def parse_flow(text):
+    """Parse the flat YAML flow mappings this script writes: {key: scalar, ...}."""
+    out = {}
+    for item in text.strip()[1:-1].split(","):
+        if not item.strip():
+            continue
+        key, val = (t.strip() for t in item.split(":", 1))
+        if val in ("true", "false"):
+            out[key] = val == "true"
+        else:
+            try:
+                out[key] = int(val)
+            except ValueError:
+                try:
+                    out[key] = float(val)
+                except ValueError:
+                    out[key] = val
+    return out
+
+
+def verify_fixture(path):
+    """Reload a written file and rebuild everything from it alone: the model from
+    model_yaml/encoder_yaml, the weights from /params. Logits, loss and gradients must come
+    out bit-for-bit the same, every parameter must be present with its gradient, and every
+    gradient must be non-zero except where nothing reads the parameter."""
+    with h5py.File(path, "r") as f:
+        model = parse_flow(f.attrs["model_yaml"])
+        opts = parse_flow(f.attrs["encoder_yaml"])
+        name = opts.pop("name")
+        assert name == f.attrs["encoder"] and model["attention"] == f.attrs["kind"]
+        Vf = int(f.attrs["vocab_size"])
+        ids = torch.from_numpy(f["inputs"][()])
+        targets = torch.from_numpy(f["targets"][()])
+        mask = torch.from_numpy(f["loss_mask"][()])
+        params = {n: torch.from_numpy(f["params"][n][()]).requires_grad_(True)
+                  for n in f["params"]}
+        grads_file = {n: torch.from_numpy(f["grads"][n][()]) for n in f["grads"]}
+        logits_file = torch.from_numpy(f["logits"][()])
+        loss_file = float(f["loss"][()])
+        assert f["inputs"].dtype == np.int64 and f["loss_mask"].dtype == np.int64
+        assert all(f[k].dtype == np.float64 for k in ("logits", "loss"))
+        assert f["loss"].shape == ()
+    D, H, Lf, Ff = model["d_model"], model["heads"], model["layers"], model["d_ff"]
+    causal = model["attention"] == "causal"
+    expected = init_model_params(Vf, D, Ff, Lf, model["tied_embeddings"])
+    enc = ENCODERS[name](opts, {"d_model": D, "heads": H, "layers": Lf}, causal)
+    enc.init_params()
+    expected.update(enc.params)
+    assert set(params) == set(expected) == set(grads_file), path
+    for n in expected:
+        assert params[n].shape == expected[n].shape == grads_file[n].shape, n
+    enc.params = params
+    logits = forward(ids, params, enc, Lf, H, causal)
+    loss = masked_loss(logits, targets, mask)
+    names = list(params)
+    grads = torch.autograd.grad(loss, [params[n] for n in names], allow_unused=True)
+    assert torch.equal(logits.detach(), logits_file) and loss.item() == loss_file
+    assert logits.shape == (ids.shape[0], ids.shape[1], Vf)
+    assert 0 < int(mask.sum()) < mask.numel() and (mask.sum(dim=0) > 0).all()
+    for n, g in zip(names, grads):
+        assert g is not None and torch.equal(g, grads_file[n]), n
+        if n == "encoder.table":  # learned rows beyond the sequence length are never read
+            Tn = ids.shape[1]
+            assert g[:Tn].abs().min(dim=1).values.min() > 0 and g[Tn:].abs().max() == 0
+        elif n.startswith("encoder.layers.") and n.endswith(".key") or \
+                n.startswith("encoder.layers.") and n.endswith(".value"):
+            # every distance gets gradient, except j > i (rows K+1..2K) under the causal mask
+            K = opts["clip"]
+            used = g.abs().sum(dim=1) > 0
+            assert used[:K + 1].all() and used[K + 1:].all() != causal, n
+            assert not causal or g[K + 1:].abs().max() == 0, n
+        elif n == "encoder.bias":  # t5: only buckets that occur get gradient
+            Tn = ids.shape[1]
+            used = t5_bucket_table(Tn, not causal, opts["num_buckets"], opts["max_distance"])
+            if causal:
+                used = used[torch.tril(torch.ones(Tn, Tn, dtype=torch.bool))]
+            used = set(used.flatten().tolist())
+            for bkt in range(g.shape[0]):
+                assert (g[bkt].abs().min() > 0) == (bkt in used), (n, bkt)
+        elif n != "tok_emb.weight":  # rows of ids absent from the batch have no gradient
+            assert g.abs().max() > 0, n
+    return len(names)
+
+
+def cope_fixture_stats(fx):
+    """Recompute layer-0 CoPE positions of the fixture: are some clamped, some fractional?"""
+    p = fx["params"]
+    enc, H = fx["enc"], fx["H"]
+    with torch.no_grad():
+        x = p["tok_emb.weight"][fx["ids"]]
+        a = layer_norm(x, p["layers.0.ln1.weight"], p["layers.0.ln1.bias"])
+        D = a.shape[-1]
+        qkv = a @ p["layers.0.attn.qkv.weight"].T + p["layers.0.attn.qkv.bias"]
+        q = qkv[..., :D].reshape(B, T, H, D // H).transpose(1, 2)
+        k = qkv[..., D:2 * D].reshape(B, T, H, D // H).transpose(1, 2)
+        pos = cope_positions(q @ k.transpose(-1, -2) / math.sqrt(D // H))
+        keep = torch.tril(torch.ones(T, T, dtype=torch.bool)).expand_as(pos)
+        pv = pos[keep]
+        clamped = int((pv > enc.cfg["p_max"]).sum())
+        frac = pv[pv < enc.cfg["p_max"]]
+        fractional = int(((frac - frac.round()).abs() > 1e-3).sum())
+    return clamped, fractional, int(pv.numel())
+
+
+# ---------------------------------------------------------------------------------------
+# Self-checks.
+# ---------------------------------------------------------------------------------------
+
+
+def check(label, ok):
+    print(("PASS  " if ok else "FAIL  ") + label)
+    if not ok:
+        sys.exit(1)
+
+
+def self_checks():
+    torch.manual_seed(7)
+
+    # Shaw attention (score bias + value bias, softmax in between), both kinds.
+    for causal in (True, False):
+        Tn, dh, K = 5, 3, 1
+
+        def shaw_attn(q, k, v, aK, aV, causal=causal):
+            z = q @ k.transpose(-1, -2) / math.sqrt(dh) + shaw_score(q, aK, K)
+            if causal:
+                z = z.masked_fill(torch.triu(torch.ones(Tn, Tn, dtype=torch.bool), 1),
+                                  float("-inf"))
+            alpha = torch.softmax(z, -1)
+            return alpha @ v + shaw_value(alpha, aV, K)
+
+        args = tuple(torch.randn(*s).requires_grad_(True) for s in
+                     [(1, 2, Tn, dh), (1, 2, Tn, dh), (1, 2, Tn, dh),
+                      (2 * K + 1, dh), (2 * K + 1, dh)])
+        check(f"gradcheck shaw attention ({'causal' if causal else 'bidirectional'})",
+              torch.autograd.gradcheck(shaw_attn, args))
+
+    # Shaw score bias equals the literal q_i.(k_j + a^K_r)/sqrt(dh) - q_i.k_j/sqrt(dh).
+    Tn, dh, K = 6, 4, 2
+    q, k, aK, aV = torch.randn(Tn, dh), torch.randn(Tn, dh), torch.randn(2 * K + 1, dh), \
+        torch.randn(2 * K + 1, dh)
+    lit = torch.tensor([[q[i] @ (k[j] + aK[max(-K, min(K, j - i)) + K]) / math.sqrt(dh)
+                         for j in range(Tn)] for i in range(Tn)])
+    ours = q @ k.T / math.sqrt(dh) + shaw_score(q[None, None], aK, K)[0, 0]
+    check("shaw logits equal the literal formula", torch.allclose(lit, ours, atol=1e-12))
+    v = torch.randn(Tn, dh)
+    alpha = torch.softmax(lit, -1)
+    lit_out = torch.stack([sum(alpha[i, j] * (v[j] + aV[max(-K, min(K, j - i)) + K])
+                               for j in range(Tn)) for i in range(Tn)])
+    ours_out = alpha @ v + shaw_value(alpha[None, None], aV, K)[0, 0]
+    check("shaw outputs equal the literal formula", torch.allclose(lit_out, ours_out, atol=1e-12))
+
+    # CoPE attention: gradients through the gates (q, k via w) and E.
+    Tn, dh, p_max = 6, 3, 2
+
+    def cope_attn(q, k, v, E):
+        z = q @ k.transpose(-1, -2) / math.sqrt(dh) + cope_score(q, k, E, p_max)
+        z = z.masked_fill(torch.triu(torch.ones(Tn, Tn, dtype=torch.bool), 1), float("-inf"))
+        return torch.softmax(z, -1) @ v
+
+    args = (torch.randn(1, 2, Tn, dh, requires_grad=True),
+            torch.randn(1, 2, Tn, dh, requires_grad=True),
+            torch.randn(1, 2, Tn, dh, requires_grad=True),
+            torch.randn(dh, p_max + 1, requires_grad=True))
+    with torch.no_grad():
+        pos = cope_positions(args[0] @ args[1].transpose(-1, -2) / math.sqrt(dh))
+        keep = torch.tril(torch.ones(Tn, Tn, dtype=torch.bool)).expand_as(pos)
+    check("gradcheck cope attention (%d of %d positions clamped)"
+          % (int((pos[keep] > p_max).sum()), int(keep.sum())),
+          torch.autograd.gradcheck(cope_attn, args))
+
+    # CoPE score equals the literal per-pair formula (loops, interpolating vectors e(p)).
+    q, k, E = torch.randn(Tn, dh), torch.randn(Tn, dh), torch.randn(dh, p_max + 1)
+    ours = cope_score(q[None, None], k[None, None], E, p_max)[0, 0]
+    ok = True
+    for i in range(Tn):
+        g = [torch.sigmoid(q[i] @ k[t] / math.sqrt(dh)).item() for t in range(i + 1)]
+        for j in range(i + 1):
+            pij = min(sum(g[j:i + 1]), p_max)
+            w = pij - math.floor(pij)
+            e = w * E[:, math.ceil(pij)] + (1 - w) * E[:, math.floor(pij)]
+            ok &= abs((q[i] @ e).item() - ours[i, j].item()) < 1e-12
+    check("cope score equals the literal formula", ok)
+
+    # CoPE positions count the gated tokens when gates are 0/1.
+    Tn = 6
+    gate_open = torch.tensor([[1 if (i + j) % 3 else 0 for j in range(Tn)] for i in range(Tn)])
+    z = torch.where(gate_open.bool(), torch.tensor(1e3), torch.tensor(-1e3))
+    pos = cope_positions(z)
+    want = torch.tensor([[sum(gate_open[i, t].item() for t in range(j, i + 1)) if j <= i else 0
+                          for j in range(Tn)] for i in range(Tn)], dtype=torch.float64)
+    check("cope positions count gated tokens for 0/1 gates", torch.allclose(pos, want))
+
+    # RoPE: q_i . k_j after rotation depends only on i - j (with every option in play).
+    dh = 8
+    for opts in [(10000.0, 0, 1.0, 1.0), (100.0, 6, 2.0, 1.0), (100.0, 0, 1.0, 4.0),
+                 (50.0, 4, 3.0, 2.0)]:
+        Tn = 12
+        phi, d_rot = rope_angles(Tn, dh, *opts)
+        q, k = torch.randn(dh), torch.randn(dh)
+        rq = rope_rotate(q.expand(Tn, dh), phi, d_rot)
+        rk = rope_rotate(k.expand(Tn, dh), phi, d_rot)
+        S = rq @ rk.T  # S[i, j] for the same q at i and the same k at j
+        ok = all(abs(S[i, j] - S[i + s, j + s]) < 1e-12
+                 for i in range(Tn) for j in range(Tn) for s in range(1, Tn - max(i, j)))
+        ok &= not torch.allclose(S[0, 1], S[0, 2])  # and it does depend on i - j
+        norms = torch.allclose(rq.norm(dim=-1), q.norm().expand(Tn))
+        check("rope logits depend only on i - j, norms kept (base %g, rotary_dims %d, "
+              "interpolation %g, ntk_factor %g)" % opts, ok and norms)
+
+    # ALiBi slopes: powers of two, and the paper's interleaving otherwise.
+    check("alibi slopes for 8 heads are 2^-1 .. 2^-8",
+          alibi_slopes(8) == [2.0 ** -h for h in range(1, 9)])
+
+    def paper_get_slopes(n):  # Press et al., written as in the paper's repository
+        def p2(n):
+            start = 2 ** (-2 ** -(math.log2(n) - 3))
+            return [start * start ** i for i in range(n)]
+        if math.log2(n).is_integer():
+            return p2(n)
+        c = 2 ** math.floor(math.log2(n))
+        return p2(c) + paper_get_slopes(2 * c)[0::2][: n - c]
+
+    s6 = alibi_slopes(6)
+    check("alibi slopes for 6 heads are [2^-2, 2^-4, 2^-6, 2^-8, 2^-1, 2^-3] (paper's rule)",
+          s6 == [2.0 ** -2, 2.0 ** -4, 2.0 ** -6, 2.0 ** -8, 2.0 ** -1, 2.0 ** -3]
+          and np.allclose(s6, paper_get_slopes(6)))
+    check("alibi slopes for 3 heads are [2^-4, 2^-8, 2^-2]",
+          alibi_slopes(3) == [2.0 ** -4, 2.0 ** -8, 2.0 ** -2]
+          and np.allclose(alibi_slopes(3), paper_get_slopes(3)))
+
+    # T5 buckets: a vectorised version in the style of the T5 / HF code agrees with ours,
+    # and no bucket sits on a floor() boundary (where float rounding could differ).
+    def t5_vectorised(rp, bidirectional, num_buckets, max_distance):
+        ret = torch.zeros_like(rp)
+        n = -rp
+        if bidirectional:
+            num_buckets //= 2
+            ret = ret + (n < 0).long() * num_buckets
+            n = n.abs()
+        else:
+            n = n.clamp(min=0)
+        max_exact = num_buckets // 2
+        is_small = n < max_exact
+        val = max_exact + (torch.log(n.double().clamp(min=1) / max_exact)
+                           / math.log(max_distance / max_exact)
+                           * (num_buckets - max_exact)).floor().long()
+        val = val.clamp(max=num_buckets - 1)
+        return ret + torch.where(is_small, n, val)
+
+    for (nb, md) in [(32, 128), (8, 6)]:
+        for bidir in (True, False):
+            rp = torch.arange(-200, 201)
+            ours = torch.tensor([t5_bucket(int(r), bidir, nb, md) for r in rp])
+            check(f"t5 buckets (num_buckets {nb}, max_distance {md}, "
+                  f"{'bidirectional' if bidir else 'causal'}) match T5's relative_position_bucket",
+                  torch.equal(ours, t5_vectorised(rp, bidir, nb, md)))
+    # Fixture buckets spelled out, and no near-integer value inside floor().
+    row_c = [t5_bucket(-n, False, 8, 6) for n in range(7)]
+    row_b = [t5_bucket(r, True, 8, 6) for r in range(-6, 7)]
+    check(f"t5 fixture buckets causal n=0..6 {row_c}", row_c == [0, 1, 2, 3, 4, 6, 7])
+    check(f"t5 fixture buckets bidirectional rp=-6..6 {row_b}",
+          row_b == [3, 3, 3, 2, 2, 1, 0, 5, 6, 6, 7, 7, 7])
+    ok = True
+    for nb_half, me in [(8, 4), (4, 2)]:
+        for n in range(me, 7):
+            s = math.log(n / me) / math.log(6 / me) * (nb_half - me)
+            if s < nb_half - me:  # not clamped
+                ok &= s == 0 or abs(s - round(s)) > 1e-6
+    check("t5 fixture buckets are not on a floor() boundary", ok)
+
+    # Sinusoid table equals the closed form at a few entries.
+    P = sinusoid_table(5, 8, 100.0)
+    check("sinusoid table matches formula",
+          abs(P[3, 4] - math.sin(3 / 100.0 ** (4 / 8))) < 1e-15
+          and abs(P[4, 5] - math.cos(4 / 100.0 ** (4 / 8))) < 1e-15 and P[0, 1] == 1.0)
+
+    # Base block (no encoder) equals torch.nn.TransformerEncoderLayer, pre-norm, tanh GELU.
+    for causal in (True, False):
+        D, H, Fd, Tn = 12, 3, 20, 5
+        p = init_model_params(V, D, Fd, 1, tied=True)
+        ref = torch.nn.TransformerEncoderLayer(
+            D, H, Fd, dropout=0.0, activation=lambda t: F.gelu(t, approximate="tanh"),
+            layer_norm_eps=LN_EPS, batch_first=True, norm_first=True)
+        ref.train()  # keep the slow (reference) path
+        with torch.no_grad():
+            ref.self_attn.in_proj_weight.copy_(p["layers.0.attn.qkv.weight"])
+            ref.self_attn.in_proj_bias.copy_(p["layers.0.attn.qkv.bias"])
+            ref.self_attn.out_proj.weight.copy_(p["layers.0.attn.out.weight"])
+            ref.self_attn.out_proj.bias.copy_(p["layers.0.attn.out.bias"])
+            ref.norm1.weight.copy_(p["layers.0.ln1.weight"])
+            ref.norm1.bias.copy_(p["layers.0.ln1.bias"])
+            ref.norm2.weight.copy_(p["layers.0.ln2.weight"])
+            ref.norm2.bias.copy_(p["layers.0.ln2.bias"])
+            ref.linear1.weight.copy_(p["layers.0.mlp.fc1.weight"])
+            ref.linear1.bias.copy_(p["layers.0.mlp.fc1.bias"])
+            ref.linear2.weight.copy_(p["layers.0.mlp.fc2.weight"])
+            ref.linear2.bias.copy_(p["layers.0.mlp.fc2.bias"])
+            x = torch.randn(2, Tn, D)
+            mask = torch.triu(torch.ones(Tn, Tn, dtype=torch.bool), 1) if causal else None
+            want = ref(x, src_mask=mask)
+            got = block(x, p, 0, NoneEncoder({}, {}, causal), H, causal)
+        check(f"base block equals torch.nn.TransformerEncoderLayer(norm_first) "
+              f"({'causal' if causal else 'bidirectional'})",
+              torch.allclose(want, got, atol=1e-12))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "parity"))
+    args = ap.parse_args()
+
+    print(f"torch {torch.__version__}, float64")
+    self_checks()
+
+    os.makedirs(args.out, exist_ok=True)
+    for index, (name, kind, opts, D, H, tied) in enumerate(FIXTURES):
+        fx = build_fixture(index, name, kind, opts, D, H, tied)
+        path = write_fixture(fx, args.out)
+        n_params = verify_fixture(path)
+        if name == "cope":
+            clamped, fractional, total = cope_fixture_stats(fx)
+            check(f"cope fixture layer 0: {clamped} of {total} positions clamped to p_max, "
+                  f"{fractional} fractional", clamped > 0 and fractional > 0)
+        print(f"wrote {os.path.relpath(path)} ({n_params} parameters, reloaded and "
+              f"re-derived exactly)  loss {fx['loss'].item():.6f}  "
+              f"model {fx['model_yaml']}  encoder {fx['encoder_yaml']}")
+
+
+if __name__ == "__main__":
+    main()
