@@ -40,6 +40,8 @@ class ConfigNode {
   bool has(const std::string& key) const;
   ConfigNode child(const std::string& key) const;  // an undefined node if absent
   std::vector<std::string> keys() const;            // mapping keys in document order
+  // The index-th element of a sequence, path "path[index]" (undefined if out of range).
+  ConfigNode item(std::size_t index) const;
 
   // Throws ConfigError("<file>: <path>: <message>").
   [[noreturn]] void fail(const std::string& message) const;

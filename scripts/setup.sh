@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what poslab needs (Debian 12 packages) if anything is missing, then configures
+# and builds into build/. Idempotent: a second run installs nothing and rebuilds only what
+# changed. Usage: scripts/setup.sh [--python]   (--python adds PyTorch and scikit-learn,
+# needed only to regenerate parity fixtures and for the PyTorch benchmark comparison)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential cmake pkg-config libeigen3-dev libyaml-cpp-dev libhdf5-dev
+          libboost-program-options-dev libgtest-dev
+          python3 python3-numpy python3-h5py python3-matplotlib python3-sklearn fortunes)
+if [[ "${1:-}" == "--python" ]]; then packages+=(python3-torch); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if (( ${#missing[@]} )); then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=""
+  if [[ $(id -u) -ne 0 ]]; then sudo_cmd="sudo"; fi
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+jobs=$(nproc)
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j "$jobs"

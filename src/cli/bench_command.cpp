@@ -1,0 +1,122 @@
+// poslab bench: training throughput of the reference configuration (issue 7: causal LM,
+// vocabulary 64, d_model 128, 4 layers, 4 heads, d_ff 512, T 128, batch 32, AdamW) for one
+// or all encoders, on random tokens (the task does not change the cost of a step).
+//
+// FLOPs per training step (forward + backward = 3 × forward matrix products):
+//   forward = 2·N·(L·(3D² + D² + 2·D·F) + D·V)      (linear layers and the output head)
+//           + L·B·H·4·T²·dh                           (q·kᵀ and α·v, full T×T blocks)
+// with N = B·T tokens. Element-wise work (norms, GELU, softmax, encoders) is not counted.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/options_util.h"
+#include "cli/table.h"
+#include "model/transformer.h"
+#include "train/adamw.h"
+
+namespace poslab::cli {
+
+namespace {
+
+struct BenchResult {
+  double tokens_per_second, ms_per_step, gflops;
+};
+
+BenchResult bench_one(const std::string& encoder_name, const TransformerConfig& mc, int B, int T,
+                      int steps, int warmup) {
+  auto origins = std::make_shared<KeyOrigins>();
+  YAML::Node section;
+  section["name"] = encoder_name;
+  if (encoder_name == "learned") section["max_length"] = T;
+  const PluginSpec spec{encoder_name, ConfigNode(section, "encoder", origins, "bench")};
+  Transformer model(mc, EncoderRegistry::instance().build(spec, Transformer::model_dims(mc)));
+  Rng rng(1);
+  model.params().initialize(rng);
+  AdamW opt(model.params(), AdamWConfig{});
+  std::vector<std::int32_t> ids(std::size_t(B) * T), targets(ids.size());
+  std::vector<std::uint8_t> mask(ids.size(), 1);
+  for (auto& id : ids) id = rng.uniform_int(0, mc.vocab_size - 1);
+  for (auto& id : targets) id = rng.uniform_int(0, mc.vocab_size - 1);
+
+  auto step = [&] {
+    model.forward(ids.data(), B, T);
+    model.loss(targets.data(), mask.data());
+    model.params().zero_grads();
+    model.backward(targets.data(), mask.data());
+    clip_grad_norm(model.params(), 1.0);
+    opt.step(model.params(), 1e-3);
+  };
+  for (int i = 0; i < warmup; ++i) step();
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < steps; ++i) step();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  const double N = double(B) * T, D = mc.d_model, F = mc.d_ff, V = mc.vocab_size, L = mc.layers;
+  const double forward = 2 * N * (L * (4 * D * D + 2 * D * F) + D * V) + L * B * 4.0 * T * T * D;
+  return {N * steps / seconds, 1000 * seconds / steps, 3 * forward * steps / seconds / 1e9};
+}
+
+double peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;  // Linux reports KiB
+}
+
+}  // namespace
+
+int bench_command(const std::vector<std::string>& args) {
+  po::options_description options("poslab bench options");
+  std::string encoder;
+  int steps = 0, warmup = 0, B = 0, T = 0;
+  TransformerConfig mc;
+  mc.vocab_size = 64;
+  mc.layers = 4;
+  mc.d_model = 128;
+  mc.heads = 4;
+  mc.d_ff = 512;
+  mc.tied_embeddings = false;
+  options.add_options()
+      ("encoder", po::value(&encoder)->default_value("learned"), "encoder name, or 'all'")
+      ("steps", po::value(&steps)->default_value(20), "timed steps")
+      ("warmup", po::value(&warmup)->default_value(3), "untimed steps first")
+      ("batch", po::value(&B)->default_value(32), "batch size")
+      ("seq-len", po::value(&T)->default_value(128), "sequence length")
+      ("d-model", po::value(&mc.d_model)->default_value(128), "model width")
+      ("layers", po::value(&mc.layers)->default_value(4), "layers")
+      ("heads", po::value(&mc.heads)->default_value(4), "heads")
+      ("d-ff", po::value(&mc.d_ff)->default_value(512), "MLP width")
+      ("vocab", po::value(&mc.vocab_size)->default_value(64), "vocabulary size");
+  po::positional_options_description positional;
+  po::variables_map vm;
+  if (!parse_args("bench", "poslab bench [--encoder NAME|all] [--steps N] [--seq-len T] ...", args,
+                  options, positional, vm))
+    return 0;
+  if (mc.d_model % mc.heads != 0) throw ConfigError("poslab bench: --heads: expected a divisor of --d-model");
+
+  std::vector<std::string> names;
+  if (encoder == "all") names = EncoderRegistry::instance().names();
+  else names.push_back(encoder);
+  std::cout << "reference: B=" << B << " T=" << T << " d_model=" << mc.d_model
+            << " layers=" << mc.layers << " heads=" << mc.heads << " d_ff=" << mc.d_ff
+            << " vocab=" << mc.vocab_size << ", " << steps << " timed steps\n";
+  TextTable table({"encoder", "tokens/s", "ms/step", "GFLOP/s", "step time vs none"});
+  double none_ms = 0;
+  std::vector<std::pair<std::string, BenchResult>> results;
+  for (const auto& name : names) {
+    const BenchResult r = bench_one(name, mc, B, T, steps, warmup);
+    if (name == "none") none_ms = r.ms_per_step;
+    results.emplace_back(name, r);
+  }
+  for (const auto& [name, r] : results)
+    table.add({name, fixed(r.tokens_per_second, 0), fixed(r.ms_per_step, 2), fixed(r.gflops, 2),
+               none_ms > 0 ? fixed(r.ms_per_step / none_ms, 2) + "x" : "-"});
+  table.print(std::cout);
+  std::cout << "peak resident memory: " << fixed(peak_rss_mib(), 1) << " MiB\n";
+  return 0;
+}
+
+}  // namespace poslab::cli

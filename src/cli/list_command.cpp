@@ -1,0 +1,40 @@
+// poslab list [encoders|tasks]: every registered plugin with its options and defaults,
+// generated from the same declarations the configuration parser validates against.
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/options_util.h"
+#include "encoders/encoder.h"
+#include "tasks/task.h"
+
+namespace poslab::cli {
+
+namespace {
+template <class RegistryT>
+void print_registry(const std::string& title) {
+  std::cout << title << ":\n";
+  for (const auto& [name, entry] : RegistryT::instance().entries()) {
+    std::cout << "  " << name << " — " << entry.summary << "\n";
+    const std::string opts = describe_options(entry.options);
+    if (!opts.empty()) std::cout << opts << (opts.back() == '\n' ? "" : "\n");
+  }
+}
+}  // namespace
+
+int list_command(const std::vector<std::string>& args) {
+  po::options_description options("poslab list options");
+  std::string what = "all";
+  options.add_options()("what", po::value(&what), "encoders | tasks (default: both)");
+  po::positional_options_description positional;
+  positional.add("what", 1);
+  po::variables_map vm;
+  if (!parse_args("list", "poslab list [encoders|tasks]", args, options, positional, vm)) return 0;
+  if (what != "all" && what != "encoders" && what != "tasks")
+    throw ConfigError("poslab list: '" + what + "': expected encoders or tasks");
+  if (what != "tasks") print_registry<EncoderRegistry>("encoders");
+  if (what == "all") std::cout << "\n";
+  if (what != "encoders") print_registry<TaskRegistry>("tasks");
+  return 0;
+}
+
+}  // namespace poslab::cli

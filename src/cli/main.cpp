@@ -1,0 +1,62 @@
+// poslab: the command-line entry point. Dispatches to one subcommand per file and maps
+// errors to exit codes: ConfigError (bad usage or configuration) -> 2, anything else -> 1.
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "io/config.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: poslab <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run EXPERIMENT.yaml [--set key=value]... [--out DIR] [--threads N]\n"
+    "                         train and evaluate every run of an experiment\n"
+    "  encode --encoder NAME --length L --dim D [--set key=value]... --out FILE.h5\n"
+    "                         write a scheme's position matrix (or bias, angles)\n"
+    "  list [encoders|tasks]  registered plugins with their options and defaults\n"
+    "  bench [options]        training throughput, GFLOP/s and peak memory\n"
+    "\n"
+    "  --version              print the version\n"
+    "  <command> --help       options of a command\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace poslab::cli;
+  const std::map<std::string, int (*)(const std::vector<std::string>&)> commands = {
+      {"run", run_command}, {"encode", encode_command}, {"list", list_command},
+      {"bench", bench_command}};
+  if (argc < 2) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string command = argv[1];
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (command == "--version") {
+    std::cout << "poslab " << POSLAB_VERSION << "\n";
+    return 0;
+  }
+  auto it = commands.find(command);
+  if (it == commands.end()) {
+    std::cerr << "poslab: unknown command '" << command << "'; expected one of run, encode, "
+                                                           "list, bench (see poslab --help)\n";
+    return 2;
+  }
+  try {
+    return it->second(std::vector<std::string>(argv + 2, argv + argc));
+  } catch (const poslab::ConfigError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "poslab " << command << ": " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,83 @@
+// poslab run EXPERIMENT.yaml: validate every run first (nothing trains if any run's
+// configuration is bad), then train, evaluate and write one results file per run, and
+// print a comparison table.
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/options_util.h"
+#include "cli/progress.h"
+#include "cli/table.h"
+#include "io/results.h"
+#include "train/run.h"
+
+namespace poslab::cli {
+
+namespace {
+
+void print_comparison(const std::vector<RunRecord>& records) {
+  TextTable table({"run", "encoder", "length", "loss", "token_acc", "exact_match"});
+  for (const auto& r : records)
+    for (std::size_t i = 0; i < r.eval_length.size(); ++i)
+      table.add({r.run_name, r.encoder, std::to_string(int(r.eval_length[i])),
+                 fixed(r.eval_loss[i], 4), fixed(r.eval_token_accuracy[i], 4),
+                 fixed(r.eval_exact_match[i], 4)});
+  std::cout << "\n";
+  table.print(std::cout);
+}
+
+}  // namespace
+
+int run_command(const std::vector<std::string>& args) {
+  po::options_description options("poslab run options");
+  std::string experiment, out_dir;
+  std::vector<std::string> overrides;
+  int threads = 0;
+  options.add_options()
+      ("experiment", po::value(&experiment)->required(), "experiment YAML file")
+      ("set", po::value(&overrides)->composing(), "override a key: --set model.d_model=128")
+      ("out", po::value(&out_dir), "results folder (default: output.dir of the experiment)")
+      ("threads", po::value(&threads)->default_value(0), "OpenMP threads (0 = all cores)")
+      ("only", po::value<std::vector<std::string>>()->composing(), "run only the named runs");
+  po::positional_options_description positional;
+  positional.add("experiment", 1);
+  po::variables_map vm;
+  if (!parse_args("run", "poslab run EXPERIMENT.yaml [--set key=value]... [--out DIR] [--threads N]",
+                  args, options, positional, vm))
+    return 0;
+
+  if (threads > 0) overrides.push_back("train.threads=" + std::to_string(threads));
+  std::vector<RunSpec> specs = load_experiment(experiment, overrides);
+  if (vm.count("only")) {
+    const auto only = vm["only"].as<std::vector<std::string>>();
+    std::vector<RunSpec> kept;
+    for (auto& s : specs)
+      if (std::find(only.begin(), only.end(), s.run_name) != only.end()) kept.push_back(s);
+    if (kept.empty()) throw ConfigError(experiment + ": --only: no run has that name");
+    specs = kept;
+  }
+  // Validate every run (plugins, lengths) before any training starts.
+  for (const auto& spec : specs) prepare_run(spec);
+
+  std::vector<RunRecord> records;
+  for (const auto& spec : specs) {
+    PreparedRun run = prepare_run(spec);
+    const std::string dir = out_dir.empty() ? spec.output.dir : out_dir;
+    std::filesystem::create_directories(dir);
+    const std::string path = (std::filesystem::path(dir) / (spec.run_name + ".h5")).string();
+    std::cerr << "[" << spec.run_name << "] task " << spec.task.name << ", encoder "
+              << spec.encoder.name << ", " << run.model->params().count() << " parameters\n";
+    ProgressPrinter printer(spec.run_name, isatty(STDERR_FILENO) != 0);
+    RunRecord record = train_and_evaluate(run, [&](const Progress& p) { printer.update(p); });
+    printer.finish();
+    write_results(path, record);
+    std::cerr << "[" << spec.run_name << "] wrote " << path << "\n";
+    records.push_back(std::move(record));
+  }
+  print_comparison(records);
+  return 0;
+}
+
+}  // namespace poslab::cli

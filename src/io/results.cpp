@@ -1,0 +1,107 @@
+#include "io/results.h"
+
+#include <chrono>
+#include <ctime>
+
+#include "io/config.h"
+#include "io/h5file.h"
+
+namespace poslab {
+
+namespace {
+
+std::string now_iso8601() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+void write_array(H5Writer& w, const std::string& group, const NamedArray& a) {
+  const std::string path = group + "/" + a.name;
+  w.write(path, a.data, a.shape);
+  if (!a.description.empty()) w.attr(path, "description", a.description);
+}
+
+void write_series(H5Writer& w, const std::string& path, const std::vector<double>& v,
+                  const std::string& units) {
+  w.write(path, v, {v.size()});
+  w.attr(path, "units", units);
+}
+
+}  // namespace
+
+std::string build_git_commit() {
+#ifdef POSLAB_GIT_COMMIT
+  return POSLAB_GIT_COMMIT;
+#else
+  return "";
+#endif
+}
+
+void write_results(const std::string& path, const RunRecord& r) {
+  H5Writer w(path);
+  w.attr("/", "schema_version", std::int64_t(kSchemaVersion));
+  w.attr("/", "poslab_version", std::string(POSLAB_VERSION));
+  w.attr("/", "created", now_iso8601());
+  w.attr("/", "experiment", r.experiment_name);
+  w.attr("/", "run_name", r.run_name);
+  w.attr("/", "encoder", r.encoder);
+  w.attr("/", "task", r.task);
+  w.attr("/", "seed", std::int64_t(r.seed));
+  w.attr("/", "parameter_count", std::int64_t(r.parameter_count));
+  w.attr("/", "threads", std::int64_t(r.threads));
+  const std::string commit = build_git_commit();
+  if (!commit.empty()) w.attr("/", "git_commit", commit);
+  w.write_string("/config", r.config_yaml);
+
+  w.create_group("/train");
+  write_series(w, "/train/step", r.step, "optimizer steps completed");
+  write_series(w, "/train/loss", r.loss, "nats per scored token, mean since the previous log step");
+  write_series(w, "/train/lr", r.lr, "learning rate at the step");
+  write_series(w, "/train/grad_norm", r.grad_norm, "global L2 norm before clipping");
+  write_series(w, "/train/tokens_per_second", r.tokens_per_second, "input tokens per second since the previous log step");
+  write_series(w, "/train/elapsed_seconds", r.elapsed_seconds, "seconds since training started");
+
+  w.create_group("/eval");
+  write_series(w, "/eval/length", r.eval_length, "task length (the task's own unit)");
+  write_series(w, "/eval/sequence_length", r.eval_sequence_length, "model sequence length T");
+  write_series(w, "/eval/loss", r.eval_loss, "nats per scored token");
+  write_series(w, "/eval/token_accuracy", r.eval_token_accuracy, "fraction of scored tokens right");
+  write_series(w, "/eval/exact_match", r.eval_exact_match, "fraction of examples with every scored token right");
+  write_series(w, "/eval/perplexity", r.eval_perplexity, "exp(loss)");
+  w.attr("/eval", "has_exact_match", std::int64_t(r.has_exact_match ? 1 : 0));
+
+  w.create_group("/encoder");
+  w.attr("/encoder", "name", r.encoder);
+  for (const auto& a : r.encoder_arrays) write_array(w, "/encoder", a);
+
+  w.create_group("/probes");
+  for (const auto& p : r.probes) {
+    const std::string group = "/probes/" + p.name;
+    w.create_group(group);
+    for (const auto& [key, value] : p.scalars) {
+      w.attr(group, key, value);
+      w.write(group + "/" + key, {value}, {});
+    }
+    for (const auto& a : p.arrays) write_array(w, group, a);
+  }
+
+  if (!r.model_params.empty()) {
+    w.create_group("/model");
+    for (const auto& a : r.model_params) write_array(w, "/model", a);
+  }
+  w.commit();
+}
+
+void check_results_schema(const std::string& path) {
+  H5Reader reader(path);
+  if (!reader.has_attr("/", "schema_version"))
+    throw ConfigError(path + ": /: no schema_version attribute; expected a poslab results file");
+  const int version = static_cast<int>(reader.attr_double("/", "schema_version"));
+  if (version != kSchemaVersion)
+    throw ConfigError(path + ": schema_version " + std::to_string(version) +
+                      " is not supported; this poslab reads " + std::to_string(kSchemaVersion));
+}
+
+}  // namespace poslab

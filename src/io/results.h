@@ -1,0 +1,21 @@
+#pragma once
+// The results file of one run (DESIGN.md, "Results file"). Written to <path>.tmp and
+// renamed when complete, so a results file is either whole or absent.
+#include <string>
+
+#include "io/run_record.h"
+
+namespace poslab {
+
+inline constexpr int kSchemaVersion = 1;
+
+void write_results(const std::string& path, const RunRecord& record);
+
+// Throws ConfigError unless `path` is a results file whose schema_version this build
+// knows ("<path>: schema_version 7 is not supported; this poslab reads 1").
+void check_results_schema(const std::string& path);
+
+// The git commit of the source tree this binary was built from, if known at build time.
+std::string build_git_commit();
+
+}  // namespace poslab

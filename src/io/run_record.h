@@ -1,0 +1,35 @@
+#pragma once
+// Everything one run produces, as plain doubles, ready for the results file. Filled by the
+// experiment runner; written by write_results (io/results.h).
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/named_array.h"
+
+namespace poslab {
+
+struct ProbeRecord {
+  std::string name;
+  std::map<std::string, double> scalars;
+  std::vector<NamedArray> arrays;
+};
+
+struct RunRecord {
+  std::string experiment_name, run_name, encoder, task, config_yaml;
+  std::uint64_t seed = 0;
+  long parameter_count = 0;
+  int threads = 1;
+  // /train/, one entry per log step
+  std::vector<double> step, loss, lr, grad_norm, tokens_per_second, elapsed_seconds;
+  // /eval/, one entry per evaluation length
+  std::vector<double> eval_length, eval_sequence_length, eval_loss, eval_token_accuracy,
+      eval_exact_match, eval_perplexity;
+  bool has_exact_match = true;
+  std::vector<NamedArray> encoder_arrays;  // /encoder/
+  std::vector<ProbeRecord> probes;         // /probes/<name>/
+  std::vector<NamedArray> model_params;    // /model/ when checkpointing
+};
+
+}  // namespace poslab

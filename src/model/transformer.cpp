@@ -1,0 +1,318 @@
+#include "model/transformer.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "core/kernels/kernels.h"
+
+namespace poslab {
+
+using namespace kernels;
+
+namespace {
+
+// Copies the q, k and v thirds of qkv [B*T, 3D] into head-split buffers [B, H, T, dh].
+void split_heads(const Real* qkv, Real* q, Real* k, Real* v, int B, int T, int H, int dh) {
+  const int D = H * dh;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int b = 0; b < B; ++b)
+    for (int h = 0; h < H; ++h)
+      for (int t = 0; t < T; ++t) {
+        const Real* row = qkv + (std::size_t(b) * T + t) * 3 * D + h * dh;
+        const std::size_t o = ((std::size_t(b) * H + h) * T + t) * dh;
+        for (int c = 0; c < dh; ++c) {
+          q[o + c] = row[c];
+          k[o + c] = row[D + c];
+          v[o + c] = row[2 * D + c];
+        }
+      }
+}
+
+// [B, H, T, dh] -> [B*T, D] (columns h*dh .. h*dh+dh-1), written into `out` with row
+// stride `stride` and column offset already applied by the caller.
+void merge_heads(const Real* heads, Real* out, int stride, int B, int T, int H, int dh) {
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int b = 0; b < B; ++b)
+    for (int t = 0; t < T; ++t)
+      for (int h = 0; h < H; ++h) {
+        const Real* src = heads + ((std::size_t(b) * H + h) * T + t) * dh;
+        Real* dst = out + (std::size_t(b) * T + t) * stride + h * dh;
+        for (int c = 0; c < dh; ++c) dst[c] = src[c];
+      }
+}
+
+}  // namespace
+
+ModelDims Transformer::model_dims(const TransformerConfig& c) {
+  return ModelDims{c.d_model, c.heads, c.d_model / c.heads, c.layers, c.causal};
+}
+
+Transformer::Transformer(const TransformerConfig& config,
+                         std::unique_ptr<PositionalEncoder> encoder)
+    : config_(config), encoder_(std::move(encoder)) {
+  if (config.d_model % config.heads != 0)
+    throw std::invalid_argument("d_model must be divisible by heads");
+  const int D = config.d_model, F = config.d_ff, V = config.vocab_size;
+  const double std = config.init_std;
+  // GPT-2's scaled init of the residual projections keeps the residual stream's variance
+  // from growing with depth.
+  const double resid_std = std / std::sqrt(2.0 * config.layers);
+  tok_emb_ = params_.declare("tok_emb.weight", {V, D}, Init::Normal, std, false);
+  for (int l = 0; l < config.layers; ++l) {
+    const std::string p = "layers." + std::to_string(l) + ".";
+    LayerHandles h;
+    h.ln1_w = params_.declare(p + "ln1.weight", {D}, Init::Ones, 0, false);
+    h.ln1_b = params_.declare(p + "ln1.bias", {D}, Init::Zeros, 0, false);
+    h.qkv_w = params_.declare(p + "attn.qkv.weight", {3 * D, D}, Init::Normal, std, true);
+    h.qkv_b = params_.declare(p + "attn.qkv.bias", {3 * D}, Init::Zeros, 0, false);
+    h.out_w = params_.declare(p + "attn.out.weight", {D, D}, Init::Normal, resid_std, true);
+    h.out_b = params_.declare(p + "attn.out.bias", {D}, Init::Zeros, 0, false);
+    h.ln2_w = params_.declare(p + "ln2.weight", {D}, Init::Ones, 0, false);
+    h.ln2_b = params_.declare(p + "ln2.bias", {D}, Init::Zeros, 0, false);
+    h.fc1_w = params_.declare(p + "mlp.fc1.weight", {F, D}, Init::Normal, std, true);
+    h.fc1_b = params_.declare(p + "mlp.fc1.bias", {F}, Init::Zeros, 0, false);
+    h.fc2_w = params_.declare(p + "mlp.fc2.weight", {D, F}, Init::Normal, resid_std, true);
+    h.fc2_b = params_.declare(p + "mlp.fc2.bias", {D}, Init::Zeros, 0, false);
+    layer_params_.push_back(h);
+  }
+  lnf_w_ = params_.declare("ln_f.weight", {D}, Init::Ones, 0, false);
+  lnf_b_ = params_.declare("ln_f.bias", {D}, Init::Zeros, 0, false);
+  if (!config.tied_embeddings)
+    head_ = params_.declare("head.weight", {V, D}, Init::Normal, std, true);
+  encoder_->declare_parameters(params_);
+  params_.allocate();
+}
+
+AttnDims Transformer::attn_dims() const {
+  return AttnDims{B_, config_.heads, T_, config_.d_model / config_.heads, config_.causal};
+}
+
+void Transformer::resize(int B, int T) {
+  if (B == B_ && T == T_) return;
+  B_ = B;
+  T_ = T;
+  const std::size_t N = std::size_t(B) * T, D = config_.d_model, F = config_.d_ff,
+                    V = config_.vocab_size, H = config_.heads;
+  acts_.resize(config_.layers);
+  for (auto& a : acts_) {
+    a.x_in.assign(N * D, 0);
+    a.ln1.assign(N * D, 0);
+    a.ln1_mean.assign(N, 0);
+    a.ln1_rstd.assign(N, 0);
+    a.q.assign(N * D, 0);
+    a.k.assign(N * D, 0);
+    a.v.assign(N * D, 0);
+    a.probs.assign(std::size_t(B) * H * T * T, 0);
+    a.heads_out.assign(N * D, 0);
+    a.att.assign(N * D, 0);
+    a.x_mid.assign(N * D, 0);
+    a.ln2.assign(N * D, 0);
+    a.ln2_mean.assign(N, 0);
+    a.ln2_rstd.assign(N, 0);
+    a.fc1.assign(N * F, 0);
+    a.gelu.assign(N * F, 0);
+  }
+  x_final_.assign(N * D, 0);
+  lnf_.assign(N * D, 0);
+  lnf_mean_.assign(N, 0);
+  lnf_rstd_.assign(N, 0);
+  logits_.assign(N * V, 0);
+  qkv_.assign(N * 3 * D, 0);
+  dx_.assign(N * D, 0);
+  dtmp_.assign(N * D, 0);
+  dqkv_.assign(N * 3 * D, 0);
+  dq_.assign(N * D, 0);
+  dk_.assign(N * D, 0);
+  dv_.assign(N * D, 0);
+  dprobs_.assign(std::size_t(B) * H * T * T, 0);
+  dheads_.assign(N * D, 0);
+  datt_.assign(N * D, 0);
+  dfc_.assign(N * F, 0);
+  dfc1_.assign(N * F, 0);
+  dlogits_.assign(N * V, 0);
+}
+
+const Real* Transformer::forward(const std::int32_t* ids, int B, int T) {
+  resize(B, T);
+  const int N = B * T, D = config_.d_model, F = config_.d_ff, V = config_.vocab_size;
+  ids_.assign(ids, ids + N);
+  for (int n = 0; n < N; ++n)
+    if (ids[n] < 0 || ids[n] >= V)
+      throw std::out_of_range("token id " + std::to_string(ids[n]) + " outside vocabulary");
+
+  Real* x = config_.layers > 0 ? acts_[0].x_in.data() : x_final_.data();
+  embedding_forward(x, ids, params_.value(tok_emb_), N, D);
+  encoder_->embed_forward(x, B, T);
+
+  for (int l = 0; l < config_.layers; ++l) {
+    LayerActs& a = acts_[l];
+    const LayerHandles& p = layer_params_[l];
+    layernorm_forward(a.ln1.data(), a.ln1_mean.data(), a.ln1_rstd.data(), a.x_in.data(),
+                      params_.value(p.ln1_w), params_.value(p.ln1_b), N, D);
+    attention_forward(l, a);
+    // x_mid = x_in + att · Woᵀ + bo
+    linear_forward(a.x_mid.data(), a.att.data(), params_.value(p.out_w), params_.value(p.out_b),
+                   N, D, D);
+    MapVecR(a.x_mid.data(), a.x_mid.size()) += CMapVecR(a.x_in.data(), a.x_in.size());
+    layernorm_forward(a.ln2.data(), a.ln2_mean.data(), a.ln2_rstd.data(), a.x_mid.data(),
+                      params_.value(p.ln2_w), params_.value(p.ln2_b), N, D);
+    linear_forward(a.fc1.data(), a.ln2.data(), params_.value(p.fc1_w), params_.value(p.fc1_b),
+                   N, D, F);
+    gelu_forward(a.gelu.data(), a.fc1.data(), a.fc1.size());
+    Real* x_out = (l + 1 < config_.layers) ? acts_[l + 1].x_in.data() : x_final_.data();
+    linear_forward(x_out, a.gelu.data(), params_.value(p.fc2_w), params_.value(p.fc2_b), N, F,
+                   D);
+    MapVecR(x_out, std::size_t(N) * D) += CMapVecR(a.x_mid.data(), a.x_mid.size());
+  }
+  layernorm_forward(lnf_.data(), lnf_mean_.data(), lnf_rstd_.data(), x_final_.data(),
+                    params_.value(lnf_w_), params_.value(lnf_b_), N, D);
+  const Real* head = params_.value(head_ >= 0 ? head_ : tok_emb_);
+  linear_forward(logits_.data(), lnf_.data(), head, nullptr, N, D, V);
+  return logits_.data();
+}
+
+void Transformer::attention_forward(int layer, LayerActs& a) {
+  const LayerHandles& p = layer_params_[layer];
+  const AttnDims d = attn_dims();
+  const int N = d.B * d.T, D = config_.d_model;
+  linear_forward(qkv_.data(), a.ln1.data(), params_.value(p.qkv_w), params_.value(p.qkv_b), N,
+                 D, 3 * D);
+  split_heads(qkv_.data(), a.q.data(), a.k.data(), a.v.data(), d.B, d.T, d.H, d.dh);
+  encoder_->rotate_qk_forward(layer, a.q.data(), a.k.data(), d);
+
+  const Real scale = Real(1) / std::sqrt(Real(d.dh));
+  const std::size_t qk_block = std::size_t(d.T) * d.dh, s_block = std::size_t(d.T) * d.T;
+  // logits z = q kᵀ / sqrt(dh), per (b, h)
+#pragma omp parallel for schedule(static)
+  for (int bh = 0; bh < d.B * d.H; ++bh) {
+    CMapR q(a.q.data() + bh * qk_block, d.T, d.dh), k(a.k.data() + bh * qk_block, d.T, d.dh);
+    MapR(a.probs.data() + bh * s_block, d.T, d.T).noalias() = (q * k.transpose()) * scale;
+  }
+  if (encoder_->has_score_bias())
+    encoder_->score_bias_forward(layer, a.q.data(), a.k.data(), a.probs.data(), d);
+#pragma omp parallel for schedule(static)
+  for (int bh = 0; bh < d.B * d.H; ++bh) {
+    Real* s = a.probs.data() + bh * s_block;
+    softmax_rows_forward(s, d.T, d.causal);
+    CMapR probs(s, d.T, d.T), v(a.v.data() + bh * qk_block, d.T, d.dh);
+    MapR(a.heads_out.data() + bh * qk_block, d.T, d.dh).noalias() = probs * v;
+  }
+  if (encoder_->has_value_bias())
+    encoder_->value_bias_forward(layer, a.probs.data(), a.heads_out.data(), d);
+  merge_heads(a.heads_out.data(), a.att.data(), D, d.B, d.T, d.H, d.dh);
+}
+
+double Transformer::loss(const std::int32_t* targets, const std::uint8_t* mask,
+                         std::vector<std::uint8_t>* correct) {
+  const int N = B_ * T_;
+  if (correct) correct->assign(N, 0);
+  return cross_entropy_forward(logits_.data(), targets, mask, N, config_.vocab_size, nullptr,
+                               correct ? correct->data() : nullptr);
+}
+
+void Transformer::backward(const std::int32_t* targets, const std::uint8_t* mask) {
+  const int N = B_ * T_, D = config_.d_model, F = config_.d_ff, V = config_.vocab_size;
+  cross_entropy_backward(dlogits_.data(), logits_.data(), targets, mask, N, V);
+
+  // logits = lnf · headᵀ
+  std::fill(dtmp_.begin(), dtmp_.end(), Real(0));
+  const ParameterSet::Handle head = head_ >= 0 ? head_ : tok_emb_;
+  linear_backward(dtmp_.data(), params_.grad(head), nullptr, dlogits_.data(), lnf_.data(),
+                  params_.value(head), N, D, V);
+  std::fill(dx_.begin(), dx_.end(), Real(0));
+  layernorm_backward(dx_.data(), params_.grad(lnf_w_), params_.grad(lnf_b_), dtmp_.data(),
+                     x_final_.data(), lnf_mean_.data(), lnf_rstd_.data(), params_.value(lnf_w_),
+                     N, D);
+
+  // dx_ holds dL/d(residual stream) as we walk down the layers.
+  for (int l = config_.layers - 1; l >= 0; --l) {
+    LayerActs& a = acts_[l];
+    const LayerHandles& p = layer_params_[l];
+    // MLP branch: x_out = x_mid + fc2(gelu(fc1(ln2(x_mid))))
+    std::fill(dfc_.begin(), dfc_.end(), Real(0));
+    linear_backward(dfc_.data(), params_.grad(p.fc2_w), params_.grad(p.fc2_b), dx_.data(),
+                    a.gelu.data(), params_.value(p.fc2_w), N, F, D);
+    // dfc1 = dgelu ⊙ gelu'(fc1)
+    std::fill(dfc1_.begin(), dfc1_.end(), Real(0));
+    gelu_backward(dfc1_.data(), dfc_.data(), a.fc1.data(), dfc1_.size());
+    std::fill(dtmp_.begin(), dtmp_.end(), Real(0));
+    linear_backward(dtmp_.data(), params_.grad(p.fc1_w), params_.grad(p.fc1_b), dfc1_.data(),
+                    a.ln2.data(), params_.value(p.fc1_w), N, D, F);
+    layernorm_backward(dx_.data(), params_.grad(p.ln2_w), params_.grad(p.ln2_b), dtmp_.data(),
+                       a.x_mid.data(), a.ln2_mean.data(), a.ln2_rstd.data(),
+                       params_.value(p.ln2_w), N, D);
+    // Attention branch: x_mid = x_in + out(att(ln1(x_in)))
+    std::fill(datt_.begin(), datt_.end(), Real(0));
+    linear_backward(datt_.data(), params_.grad(p.out_w), params_.grad(p.out_b), dx_.data(),
+                    a.att.data(), params_.value(p.out_w), N, D, D);
+    std::fill(dtmp_.begin(), dtmp_.end(), Real(0));
+    attention_backward(l, a, dtmp_.data());
+    layernorm_backward(dx_.data(), params_.grad(p.ln1_w), params_.grad(p.ln1_b), dtmp_.data(),
+                       a.x_in.data(), a.ln1_mean.data(), a.ln1_rstd.data(),
+                       params_.value(p.ln1_w), N, D);
+  }
+  encoder_->embed_backward(dx_.data(), B_, T_);
+  embedding_backward(params_.grad(tok_emb_), dx_.data(), ids_.data(), N, D);
+}
+
+void Transformer::attention_backward(int layer, LayerActs& a, Real* dln1) {
+  const LayerHandles& p = layer_params_[layer];
+  const AttnDims d = attn_dims();
+  const int N = d.B * d.T, D = config_.d_model;
+  const Real scale = Real(1) / std::sqrt(Real(d.dh));
+  const std::size_t qk_block = std::size_t(d.T) * d.dh, s_block = std::size_t(d.T) * d.T;
+
+  // datt_ [N, D] -> per-head dout [B, H, T, dh]
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int b = 0; b < d.B; ++b)
+    for (int h = 0; h < d.H; ++h)
+      for (int t = 0; t < d.T; ++t) {
+        const Real* src = datt_.data() + (std::size_t(b) * d.T + t) * D + h * d.dh;
+        Real* dst = dheads_.data() + ((std::size_t(b) * d.H + h) * d.T + t) * d.dh;
+        for (int c = 0; c < d.dh; ++c) dst[c] = src[c];
+      }
+  // out = probs · v  ->  dprobs = dout · vᵀ,  dv = probsᵀ · dout
+#pragma omp parallel for schedule(static)
+  for (int bh = 0; bh < d.B * d.H; ++bh) {
+    CMapR dout(dheads_.data() + bh * qk_block, d.T, d.dh), v(a.v.data() + bh * qk_block, d.T, d.dh),
+        probs(a.probs.data() + bh * s_block, d.T, d.T);
+    MapR(dprobs_.data() + bh * s_block, d.T, d.T).noalias() = dout * v.transpose();
+    MapR(dv_.data() + bh * qk_block, d.T, d.dh).noalias() = probs.transpose() * dout;
+  }
+  if (encoder_->has_value_bias())
+    encoder_->value_bias_backward(layer, a.probs.data(), dheads_.data(), dprobs_.data(), d);
+  // softmax backward (in place: dprobs_ becomes dlogits), then z = q kᵀ · scale.
+#pragma omp parallel for schedule(static)
+  for (int bh = 0; bh < d.B * d.H; ++bh) {
+    Real* ds = dprobs_.data() + bh * s_block;
+    // softmax_rows_backward reads dp and writes ds; they may alias row by row because each
+    // row's dot product is taken before the row is written.
+    softmax_rows_backward(ds, a.probs.data() + bh * s_block, ds, d.T, d.causal);
+    CMapR dz(ds, d.T, d.T), q(a.q.data() + bh * qk_block, d.T, d.dh),
+        k(a.k.data() + bh * qk_block, d.T, d.dh);
+    MapR(dq_.data() + bh * qk_block, d.T, d.dh).noalias() = (dz * k) * scale;
+    MapR(dk_.data() + bh * qk_block, d.T, d.dh).noalias() = (dz.transpose() * q) * scale;
+  }
+  if (encoder_->has_score_bias())
+    encoder_->score_bias_backward(layer, a.q.data(), a.k.data(), dprobs_.data(), dq_.data(),
+                                  dk_.data(), d);
+  encoder_->rotate_qk_backward(layer, dq_.data(), dk_.data(), d);
+  merge_heads(dq_.data(), dqkv_.data(), 3 * D, d.B, d.T, d.H, d.dh);
+  merge_heads(dk_.data(), dqkv_.data() + D, 3 * D, d.B, d.T, d.H, d.dh);
+  merge_heads(dv_.data(), dqkv_.data() + 2 * D, 3 * D, d.B, d.T, d.H, d.dh);
+  linear_backward(dln1, params_.grad(p.qkv_w), params_.grad(p.qkv_b), dqkv_.data(),
+                  a.ln1.data(), params_.value(p.qkv_w), N, D, 3 * D);
+}
+
+const Real* Transformer::hidden_state(int layer) const {
+  if (layer < 0 || layer > config_.layers) throw std::out_of_range("hidden_state layer");
+  return layer == config_.layers ? x_final_.data() : acts_[layer].x_in.data();
+}
+
+const Real* Transformer::attention(int layer) const {
+  if (layer < 0 || layer >= config_.layers) throw std::out_of_range("attention layer");
+  return acts_[layer].probs.data();
+}
+
+}  // namespace poslab

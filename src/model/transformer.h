@@ -1,0 +1,95 @@
+#pragma once
+// A pre-norm transformer (GPT-2 layout) with one PositionalEncoder plugged into its four
+// hooks. Causal (decoder) or bidirectional (masked-LM encoder). All parameters live in one
+// ParameterSet; activations are allocated once per (B, T) shape and kept for backward.
+//
+//   x0 = tok_emb[ids] (+ encoder.embed)                                 [B, T, D]
+//   per layer:  x += Wo · Attention(LN1(x))      (encoder.rotate_qk / score_bias / value_bias)
+//               x += W2 · GELU(W1 · LN2(x) + b1) + b2
+//   logits = LN_f(x) · headᵀ   (head = tok_emb when tied)               [B, T, V]
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "encoders/encoder.h"
+#include "model/parameters.h"
+
+namespace poslab {
+
+struct TransformerConfig {
+  int vocab_size = 16;
+  int layers = 2;
+  int d_model = 64;
+  int heads = 4;
+  int d_ff = 256;
+  bool tied_embeddings = true;
+  bool causal = true;
+  double init_std = 0.02;
+};
+
+class Transformer {
+ public:
+  // The encoder is built for ModelDims(config) by the caller (see model_dims()).
+  Transformer(const TransformerConfig& config, std::unique_ptr<PositionalEncoder> encoder);
+
+  static ModelDims model_dims(const TransformerConfig& config);
+  const TransformerConfig& config() const { return config_; }
+  ParameterSet& params() { return params_; }
+  const ParameterSet& params() const { return params_; }
+  PositionalEncoder& encoder() { return *encoder_; }
+  const PositionalEncoder& encoder() const { return *encoder_; }
+
+  // Runs the model on ids [B, T]; returns logits [B, T, V] (valid until the next call).
+  const Real* forward(const std::int32_t* ids, int B, int T);
+  // Mean masked cross-entropy of the last forward; fills per-position correctness [B*T].
+  double loss(const std::int32_t* targets, const std::uint8_t* mask,
+              std::vector<std::uint8_t>* correct = nullptr);
+  // Accumulates dLoss/dparams (for the loss above) into params().grads().
+  void backward(const std::int32_t* targets, const std::uint8_t* mask);
+
+  // Cached activations of the last forward, for probes:
+  // hidden state entering layer l (l = 0..layers; l = layers is the final residual stream).
+  const Real* hidden_state(int layer) const;
+  // attention probabilities of layer l, [B, H, T, T].
+  const Real* attention(int layer) const;
+  int last_batch() const { return B_; }
+  int last_length() const { return T_; }
+
+ private:
+  struct LayerHandles {
+    ParameterSet::Handle ln1_w, ln1_b, qkv_w, qkv_b, out_w, out_b, ln2_w, ln2_b, fc1_w, fc1_b,
+        fc2_w, fc2_b;
+  };
+  struct LayerActs {  // what backward needs from forward, per layer
+    std::vector<Real> x_in;               // [N, D] residual stream entering the layer
+    std::vector<Real> ln1, ln1_mean, ln1_rstd;  // [N, D], [N], [N]
+    std::vector<Real> q, k, v;            // [B, H, T, dh]; q, k after rotate_qk
+    std::vector<Real> probs;              // [B, H, T, T]
+    std::vector<Real> heads_out;          // [B, H, T, dh]
+    std::vector<Real> att;                // [N, D] heads merged
+    std::vector<Real> x_mid;              // [N, D] after the attention residual
+    std::vector<Real> ln2, ln2_mean, ln2_rstd;
+    std::vector<Real> fc1, gelu;          // [N, F]
+  };
+
+  void resize(int B, int T);
+  void attention_forward(int layer, LayerActs& a);
+  void attention_backward(int layer, LayerActs& a, Real* dln1);
+  AttnDims attn_dims() const;
+
+  TransformerConfig config_;
+  std::unique_ptr<PositionalEncoder> encoder_;
+  ParameterSet params_;
+  ParameterSet::Handle tok_emb_, lnf_w_, lnf_b_, head_ = -1;
+  std::vector<LayerHandles> layer_params_;
+
+  int B_ = 0, T_ = 0;
+  std::vector<LayerActs> acts_;
+  std::vector<Real> x_final_, lnf_, lnf_mean_, lnf_rstd_, logits_;
+  std::vector<std::int32_t> ids_;
+  // backward scratch
+  std::vector<Real> dx_, dtmp_, dqkv_, dq_, dk_, dv_, dprobs_, dheads_, datt_, dfc_, dfc1_, dlogits_,
+      qkv_;
+};
+
+}  // namespace poslab

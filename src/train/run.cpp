@@ -1,0 +1,168 @@
+#include "train/run.h"
+
+#include <omp.h>
+
+#include <chrono>
+#include <cmath>
+
+#include "encoders/encoder.h"
+#include "train/adamw.h"
+#include "train/metrics.h"
+
+namespace poslab {
+
+namespace {
+
+ModelKind resolve_kind(const RunSpec& spec, const Task& task) {
+  const std::string& a = spec.model.attention;
+  if (a == "auto") return task.kind();
+  const ModelKind wanted = (a == "causal") ? ModelKind::Causal : ModelKind::Bidirectional;
+  if (wanted != task.kind())
+    spec.root.child("model").child("attention").fail(
+        "task '" + spec.task.name + "' needs a " +
+        (task.kind() == ModelKind::Causal ? "causal" : "bidirectional") +
+        " model; expected auto or that kind, got '" + a + "'");
+  return wanted;
+}
+
+std::vector<NamedArray> parameters_as_arrays(const ParameterSet& params) {
+  std::vector<NamedArray> out;
+  for (const auto& info : params.infos()) {
+    NamedArray a{info.name, {}, {}, "parameter"};
+    for (int s : info.shape) a.shape.push_back(std::size_t(s));
+    a.data.assign(params.values().begin() + info.offset,
+                  params.values().begin() + info.offset + info.size);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+}  // namespace
+
+PreparedRun prepare_run(const RunSpec& spec) {
+  PreparedRun run;
+  run.spec = spec;
+  run.task = TaskRegistry::instance().build(spec.task);
+  const ModelKind kind = resolve_kind(spec, *run.task);
+
+  TransformerConfig mc;
+  mc.vocab_size = run.task->vocab_size();
+  mc.layers = spec.model.layers;
+  mc.d_model = spec.model.d_model;
+  mc.heads = spec.model.heads;
+  mc.d_ff = spec.model.d_ff;
+  mc.tied_embeddings = spec.model.tied_embeddings;
+  mc.causal = (kind == ModelKind::Causal);
+  mc.init_std = spec.model.init_std;
+  auto encoder = EncoderRegistry::instance().build(spec.encoder, Transformer::model_dims(mc));
+
+  run.eval_lengths = spec.eval.lengths;
+  if (run.eval_lengths.empty()) run.eval_lengths.push_back(run.task->max_train_length());
+  // Every sequence length the run will use must be supported before any training starts.
+  encoder->check_length(run.task->sequence_length(run.task->max_train_length()));
+  for (int L : run.eval_lengths) encoder->check_length(run.task->sequence_length(L));
+
+  run.model = std::make_unique<Transformer>(mc, std::move(encoder));
+  Rng init_rng = Rng::derive(spec.seed, "init");
+  run.model->params().initialize(init_rng);
+  return run;
+}
+
+void evaluate_length(PreparedRun& run, int length, RunRecord& record) {
+  const RunSpec& spec = run.spec;
+  Rng rng = Rng::derive(spec.seed, "eval/" + std::to_string(length));
+  MetricSums sums;
+  int T = 0;
+  std::vector<std::uint8_t> correct;
+  for (int i = 0; i < spec.eval.batches; ++i) {
+    Batch batch = run.task->make_batch(rng, Split::Eval, spec.eval.batch_size, length, length);
+    T = batch.seq_len;
+    run.model->forward(batch.inputs.data(), batch.batch_size, batch.seq_len);
+    const double loss = run.model->loss(batch.targets.data(), batch.loss_mask.data(), &correct);
+    sums.add(loss, correct, batch.loss_mask, batch.batch_size, batch.seq_len);
+  }
+  record.eval_length.push_back(length);
+  record.eval_sequence_length.push_back(T);
+  record.eval_loss.push_back(sums.loss());
+  record.eval_token_accuracy.push_back(sums.token_accuracy());
+  record.eval_exact_match.push_back(run.task->has_exact_match() ? sums.exact_match() : NAN);
+  record.eval_perplexity.push_back(std::exp(sums.loss()));
+}
+
+RunRecord train_and_evaluate(PreparedRun& run, const ProgressFn& progress) {
+  const RunSpec& spec = run.spec;
+  const TrainSpec& ts = spec.train;
+  if (ts.threads > 0) omp_set_num_threads(ts.threads);
+
+  RunRecord record;
+  record.experiment_name = spec.experiment_name;
+  record.run_name = spec.run_name;
+  record.encoder = spec.encoder.name;
+  record.task = spec.task.name;
+  record.config_yaml = spec.resolved_yaml;
+  record.seed = spec.seed;
+  record.parameter_count = static_cast<long>(run.model->params().count());
+  record.threads = omp_get_max_threads();
+  record.has_exact_match = run.task->has_exact_match();
+
+  Transformer& model = *run.model;
+  ParameterSet& params = model.params();
+  AdamW optimizer(params, AdamWConfig{ts.beta1, ts.beta2, ts.eps, ts.weight_decay});
+  Rng batch_rng = Rng::derive(spec.seed, "train");
+
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  auto window_start = start;
+  double window_loss = 0;
+  long window_tokens = 0;
+  int window_steps = 0;
+  for (int step = 0; step < ts.steps; ++step) {
+    Batch batch = run.task->make_batch(batch_rng, Split::Train, ts.batch_size,
+                                       run.task->min_train_length(),
+                                       run.task->max_train_length());
+    model.forward(batch.inputs.data(), batch.batch_size, batch.seq_len);
+    const double loss = model.loss(batch.targets.data(), batch.loss_mask.data());
+    params.zero_grads();
+    model.backward(batch.targets.data(), batch.loss_mask.data());
+    const double grad_norm = clip_grad_norm(params, ts.grad_clip);
+    const double lr = learning_rate(step, ts.steps, ts.warmup_steps, ts.lr, ts.min_lr_ratio,
+                                    ts.schedule == "cosine");
+    optimizer.step(params, lr);
+
+    window_loss += loss;
+    window_tokens += long(batch.batch_size) * batch.seq_len;
+    ++window_steps;
+    const bool last = (step + 1 == ts.steps);
+    if ((step + 1) % ts.log_every == 0 || last) {
+      const auto now = Clock::now();
+      const double window_seconds = std::chrono::duration<double>(now - window_start).count();
+      const double elapsed = std::chrono::duration<double>(now - start).count();
+      Progress p;
+      p.step = step + 1;
+      p.total_steps = ts.steps;
+      p.loss = window_loss / window_steps;
+      p.lr = lr;
+      p.tokens_per_second = window_seconds > 0 ? window_tokens / window_seconds : 0;
+      p.elapsed_seconds = elapsed;
+      p.eta_seconds = elapsed / (step + 1) * (ts.steps - step - 1);
+      record.step.push_back(p.step);
+      record.loss.push_back(p.loss);
+      record.lr.push_back(lr);
+      record.grad_norm.push_back(grad_norm);
+      record.tokens_per_second.push_back(p.tokens_per_second);
+      record.elapsed_seconds.push_back(elapsed);
+      if (progress) progress(p);
+      window_start = now;
+      window_loss = 0;
+      window_tokens = 0;
+      window_steps = 0;
+    }
+  }
+
+  for (int L : run.eval_lengths) evaluate_length(run, L, record);
+  record.encoder_arrays = model.encoder().describe();
+  if (spec.output.checkpoint) record.model_params = parameters_as_arrays(params);
+  return record;
+}
+
+}  // namespace poslab

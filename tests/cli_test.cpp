@@ -1,0 +1,129 @@
+// End-to-end tests of the command line: a tiny experiment's results files have the schema,
+// and bad input gives one clear line naming file and key, exit code 2, and no file.
+#include <filesystem>
+
+#include "cli_util.h"
+#include "io/h5file.h"
+
+namespace poslab {
+namespace {
+
+using testing::data_path;
+using testing::fresh_dir;
+using testing::run_poslab;
+
+TEST(Cli, TinyExperimentWritesResultsWithTheSchema) {
+  const auto out = fresh_dir("tiny");
+  const auto r = run_poslab("run " + data_path("experiments/tiny.yaml") + " --out " + out.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("exact_match"), std::string::npos) << "comparison table printed";
+  for (const std::string run : {"none", "learned"}) {
+    const auto path = out / (run + ".h5");
+    ASSERT_TRUE(std::filesystem::exists(path)) << path;
+    EXPECT_FALSE(std::filesystem::exists(path.string() + ".tmp"));
+    H5Reader f(path.string());
+    for (const char* attr : {"schema_version", "poslab_version", "created", "run_name", "encoder",
+                             "task", "seed"})
+      EXPECT_TRUE(f.has_attr("/", attr)) << attr;
+    EXPECT_EQ(f.attr_string("/", "run_name"), run);
+    EXPECT_EQ(f.attr_string("/", "encoder"), run);
+    EXPECT_NE(f.read_string("/config").find("d_model: 16"), std::string::npos);
+    for (const char* d : {"step", "loss", "lr", "tokens_per_second", "elapsed_seconds"})
+      EXPECT_EQ(f.shape(std::string("/train/") + d), std::vector<std::size_t>{4}) << d;  // 20 steps / 5
+    for (const char* d : {"length", "loss", "token_accuracy", "exact_match"})
+      EXPECT_EQ(f.shape(std::string("/eval/") + d), std::vector<std::size_t>{2}) << d;
+    EXPECT_EQ(f.read("/eval/length"), (std::vector<double>{4, 8}));
+    EXPECT_TRUE(f.exists("/encoder"));
+  }
+  H5Reader learned((out / "learned.h5").string());
+  EXPECT_EQ(learned.shape("/encoder/position_matrix"), (std::vector<std::size_t>{32, 16}));
+}
+
+TEST(Cli, SameSeedGivesIdenticalNumbers) {
+  const auto a = fresh_dir("det_a"), b = fresh_dir("det_b");
+  const std::string exp = data_path("experiments/tiny.yaml");
+  ASSERT_EQ(run_poslab("run " + exp + " --only learned --out " + a.string()).exit_code, 0);
+  ASSERT_EQ(run_poslab("run " + exp + " --only learned --out " + b.string()).exit_code, 0);
+  H5Reader fa((a / "learned.h5").string()), fb((b / "learned.h5").string());
+  EXPECT_EQ(fa.read("/train/loss"), fb.read("/train/loss"));
+  EXPECT_EQ(fa.read("/eval/loss"), fb.read("/eval/loss"));
+  EXPECT_EQ(fa.read("/encoder/position_matrix"), fb.read("/encoder/position_matrix"));
+}
+
+TEST(Cli, SetOverridesAKey) {
+  const auto out = fresh_dir("set");
+  const auto r = run_poslab("run " + data_path("experiments/tiny.yaml") +
+                            " --only none --set train.steps=10 --set model.d_model=8 --out " + out.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  H5Reader f((out / "none.h5").string());
+  EXPECT_EQ(f.read("/train/step").back(), 10);
+  EXPECT_NE(f.read_string("/config").find("d_model: 8"), std::string::npos);
+}
+
+struct BadCase {
+  std::string file;      // under tests/data/experiments
+  std::string extra;     // extra arguments
+  std::vector<std::string> expected;  // substrings of the one-line error
+};
+
+class CliBadInput : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(CliBadInput, OneLineErrorExitTwoNothingWritten) {
+  const auto out = fresh_dir("bad");
+  const auto r = run_poslab("run " + data_path("experiments/" + GetParam().file) + " " +
+                            GetParam().extra + " --out " + out.string());
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+  for (const auto& s : GetParam().expected) EXPECT_NE(r.err.find(s), std::string::npos) << s << " in: " << r.err;
+  EXPECT_TRUE(std::filesystem::is_empty(out)) << "nothing half-written";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, CliBadInput,
+    ::testing::Values(
+        BadCase{"bad_malformed.yaml", "", {"bad_malformed.yaml", "line"}},
+        BadCase{"bad_unknown_key.yaml", "", {"bad_unknown_key.yaml", "model.d_modle", "unknown key"}},
+        BadCase{"bad_type.yaml", "", {"bad_type.yaml", "model.layers", "integer"}},
+        BadCase{"no_such_experiment.yaml", "", {"no_such_experiment.yaml"}},
+        BadCase{"bad_missing_include.yaml", "", {"bad_missing_include.yaml", "include", "no_such_file.yaml"}},
+        BadCase{"bad_missing_text.yaml", "", {"bad_missing_text.yaml", "task.path", "no_such_corpus.txt"}},
+        BadCase{"bad_learned_too_short.yaml", "", {"bad_learned_too_short.yaml", "encoder.max_length", "17"}},
+        BadCase{"bad_second_run.yaml", "", {"bad_second_run.yaml", "encoder.bsae", "unknown key"}},
+        BadCase{"tiny.yaml", "--set model.heads=3", {"model.heads"}},
+        BadCase{"tiny.yaml", "--set encoder.name=nosuch", {"encoder.name", "nosuch"}}),
+    [](const auto& info) { return "case" + std::to_string(info.index); });
+
+TEST(Cli, UsageErrorsExitTwo) {
+  EXPECT_EQ(run_poslab("").exit_code, 2);
+  EXPECT_EQ(run_poslab("frobnicate").exit_code, 2);
+  EXPECT_EQ(run_poslab("run --no-such-flag x.yaml").exit_code, 2);
+  EXPECT_EQ(run_poslab("run --help").exit_code, 0);
+  EXPECT_EQ(run_poslab("--version").exit_code, 0);
+}
+
+TEST(Cli, EncodeWritesTheSeedArticleMatrix) {
+  const auto out = fresh_dir("encode");
+  const auto file = (out / "sin.h5").string();
+  const auto r = run_poslab("encode --encoder sinusoidal --length 100 --dim 512 --out " + file);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  H5Reader f(file);
+  ASSERT_EQ(f.shape("/position_matrix"), (std::vector<std::size_t>{100, 512}));
+  const auto P = f.read("/position_matrix");
+  // P(k, 2i) = sin(k / 10000^(2i/d)), P(k, 2i+1) = cos(...)
+  for (int k : {0, 1, 37, 99})
+    for (int i : {0, 1, 100, 255}) {
+      const double angle = k / std::pow(10000.0, 2.0 * i / 512);
+      EXPECT_NEAR(P[k * 512 + 2 * i], std::sin(angle), 1e-12);
+      EXPECT_NEAR(P[k * 512 + 2 * i + 1], std::cos(angle), 1e-12);
+    }
+}
+
+TEST(Cli, ListShowsEveryEncoderWithOptions) {
+  const auto r = run_poslab("list encoders");
+  ASSERT_EQ(r.exit_code, 0);
+  for (const char* s : {"none", "sinusoidal", "learned", "max_length", "512"})
+    EXPECT_NE(r.out.find(s), std::string::npos) << s;
+}
+
+}  // namespace
+}  // namespace poslab
