@@ -1,0 +1,82 @@
+// selective_copy — copy the content symbols of a noisy sequence, skipping the blanks.
+//
+// From Gu & Dao 2023 ("Mamba"), and used by Golovneva et al. 2024 ("Contextual Position
+// Encoding: Learning to Count What's Important") to show that token-count positions fail
+// when the model must count only some tokens: the i-th answer symbol is the i-th
+// non-blank input, whose token position depends on how many blanks came before it.
+//
+// Sequence (causal, next-token): `n` positions, each a blank with probability noise_rate
+// and otherwise a random content symbol (at least one position is content), then SEP, then
+// the k content symbols in order.
+//   full sequence  7 _ _ 2 _ 9 SEP 7 2 9    (n = 6, k = 3; _ is the blank)
+//   inputs         7 _ _ 2 _ 9 SEP 7 2
+//   targets        _ _ 2 _ 9 SEP 7 2 9
+//   loss mask      0 0 0 0 0 0   1 1 1      (only the copied content is scored)
+// Length unit: n, the number of positions before SEP (content + blanks). Model sequence
+// length: 2n (the answer has k <= n symbols; shorter answers are padded, mask 0).
+// Tokens: 0 PAD, 1 blank "_", 2 SEP, 3..vocab+2 the content symbols "0".."vocab-1".
+#include "tasks/sequence_util.h"
+
+namespace poslab {
+namespace {
+
+constexpr std::int32_t kBlank = 1;
+constexpr std::int32_t kSep = 2;
+constexpr std::int32_t kFirstSymbol = 3;
+
+class SelectiveCopyTask : public SequenceTask {
+ public:
+  explicit SelectiveCopyTask(const Options& o)
+      : SequenceTask(o, 1), symbols_(o.get_int("vocab")), noise_rate_(o.get_float("noise_rate")) {}
+
+  int vocab_size() const override { return kFirstSymbol + symbols_; }
+  ModelKind kind() const override { return ModelKind::Causal; }
+  bool has_exact_match() const override { return true; }
+  int sequence_length(int n) const override { return 2 * n; }
+
+  std::string token_name(int id) const override {
+    if (id == kPad) return "<pad>";
+    if (id == kBlank) return "_";
+    if (id == kSep) return "<sep>";
+    return std::to_string(id - kFirstSymbol);
+  }
+
+ protected:
+  Example make_example(Rng& rng, Split, int n) const override {
+    std::vector<std::int32_t> prompt(n, kBlank);
+    bool any_content = false;
+    for (auto& token : prompt) {
+      if (rng.bernoulli(noise_rate_)) continue;
+      token = random_symbol(rng);
+      any_content = true;
+    }
+    // An empty answer would leave nothing to score: force one content symbol.
+    if (!any_content) prompt[rng.uniform_int(0, n - 1)] = random_symbol(rng);
+
+    std::vector<std::int32_t> answer;
+    for (auto token : prompt)
+      if (token != kBlank) answer.push_back(token);
+    prompt.push_back(kSep);
+    return prompt_then_answer(prompt, answer);
+  }
+
+ private:
+  std::int32_t random_symbol(Rng& rng) const {
+    return kFirstSymbol + rng.uniform_int(0, symbols_ - 1);
+  }
+
+  int symbols_;
+  double noise_rate_;
+};
+
+POSLAB_REGISTER_TASK(SelectiveCopyTask, "selective_copy",
+                     "copy the non-blank symbols of a noisy sequence in order (Mamba; CoPE paper)",
+                     (with_length_options(32, 1,
+                                          "positions before the separator (content and blanks)",
+                                          {{"vocab", OptionSpec::Type::Int, "16",
+                                            "number of distinct content symbols", 2, 1000},
+                                           {"noise_rate", OptionSpec::Type::Float, "0.5",
+                                            "probability that a position is a blank", 0.0, 0.99}})))
+
+}  // namespace
+}  // namespace poslab
