@@ -1,0 +1,107 @@
+#pragma once
+// Probes ask what a model's position representations learned (DESIGN.md, "Probes").
+// A probe is a plugin: one file, registered by name with POSLAB_REGISTER_PROBE, built from
+// its YAML node, and run on a ProbeInput. Its ProbeResult goes to /probes/<name>/ in the
+// results file: each scalar as an attribute AND as a scalar dataset, each array as a
+// dataset (so scalar and array names of one probe must differ).
+//
+// The matrix probes (absolute_position, relative_position, similarity) read a position
+// matrix P [L, d] (row k = position k). They are also plain functions below, so that other
+// probes (e.g. `hidden`, on each layer's hidden states) can call them on any matrix.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <Eigen/Dense>
+
+#include "core/named_array.h"
+#include "core/registry.h"
+
+namespace poslab {
+
+struct ProbeResult {
+  std::map<std::string, double> scalars;  // metric name -> value
+  std::vector<NamedArray> arrays;
+};
+
+// What a probe may read. Everything is optional: each probe's applies() says whether what
+// it needs is here, so a probe that needs something new (a trained model, a task, hidden
+// states) adds a field and existing probes are unaffected.
+struct ProbeInput {
+  // P [L, d], row k = position k: from the encoder of a trained model, from an imported
+  // .npy / HDF5 matrix, or from hidden states averaged over examples.
+  std::optional<Eigen::MatrixXd> position_matrix;
+  std::string matrix_source;  // where P came from, e.g. "encoder", "gpt2.npy"
+};
+
+class Probe {
+ public:
+  virtual ~Probe() = default;
+  // Whether this probe can run on `input` (e.g. there is a position matrix, long enough).
+  virtual bool applies(const ProbeInput& input) const = 0;
+  virtual ProbeResult run(const ProbeInput& input) const = 0;
+};
+
+using ProbeRegistry = Registry<Probe>;
+#define POSLAB_REGISTER_PROBE(ClassName, Name, Summary, OptionList)                  \
+  static const ::poslab::Registrar<::poslab::ProbeRegistry> registrar_##ClassName{     \
+      {Name, Summary, OptionList,                                                      \
+       [](const ::poslab::Options& o) -> std::unique_ptr<::poslab::Probe> {            \
+         return std::make_unique<ClassName>(o);                                        \
+       }}};
+
+// ---- Matrix probes as plain functions ----------------------------------------------------
+
+// absolute_position.cpp — can a linear map read the position index k off row k of P?
+struct AbsoluteOptions {
+  int folds = 5;
+  std::uint64_t seed = 0;
+  double ridge = 0.0;     // 0 = ordinary least squares, minimum-norm solution
+  int max_positions = 0;  // 0 = all rows; otherwise a seeded random subset of this many
+};
+struct AbsoluteResult {
+  double mae = 0.0;  // mean |round(prediction) − k| over held-out predictions
+  double r2 = 0.0;   // out-of-fold R² of the unrounded predictions
+  std::vector<int> positions;   // [m] the positions (rows of P) used, ascending
+  std::vector<int> fold;        // [m] fold id of each used position
+  Eigen::VectorXd predictions;  // [m] out-of-fold prediction of each used position
+  ProbeResult to_probe_result() const;
+};
+// Throws std::invalid_argument if there are fewer usable rows than folds.
+AbsoluteResult absolute_position_probe(const Eigen::MatrixXd& P, const AbsoluteOptions& options);
+
+// relative_position.cpp — can a linear classifier tell, from [P_i ; P_j], whether j > i?
+struct RelativeOptions {
+  int pairs = 2000;  // ordered pairs (i, j), i ≠ j, sampled without replacement (or all)
+  int folds = 5;
+  std::uint64_t seed = 0;
+  double l2 = 1e-3;  // λ in: mean log-loss + (λ/2)‖w‖² (see fit_logistic in linalg.h)
+};
+struct RelativeResult {
+  double error_rate = 0.0;        // out-of-fold fraction of pairs misclassified
+  double train_error_rate = 0.0;  // mean over folds of the training-fold error rate
+  bool converged = true;          // every fold's logistic regression met its tolerance
+  std::vector<int> first, second;  // [N] the pairs (i, j); label is second > first
+  std::vector<int> fold;           // [N] fold id of each pair
+  Eigen::VectorXd decision;        // [N] out-of-fold decision value w·x + b (> 0: j > i)
+  ProbeResult to_probe_result() const;
+};
+// Throws std::invalid_argument if P has fewer than 2 rows or there are fewer pairs than folds.
+RelativeResult relative_position_probe(const Eigen::MatrixXd& P, const RelativeOptions& options);
+
+// similarity.cpp — how alike are the vectors of positions i and j, by distance |i − j|?
+struct SimilarityOptions {
+  int max_positions = 0;  // 0 = all rows; otherwise the first max_positions rows
+};
+struct SimilarityResult {
+  Eigen::MatrixXd cosine;            // [L, L] cosine similarity of rows i and j
+  Eigen::VectorXd mean_by_distance;  // [L] mean of cosine(i, j) over |i − j| = δ
+  double locality = 0.0;  // mean_by_distance[1] − mean of mean_by_distance[δ], δ ≥ 1
+  ProbeResult to_probe_result() const;
+};
+SimilarityResult similarity_probe(const Eigen::MatrixXd& P, const SimilarityOptions& options);
+
+}  // namespace poslab
