@@ -31,6 +31,10 @@ class ConfigNode {
   ConfigNode() = default;
   ConfigNode(YAML::Node node, std::string path, std::shared_ptr<const KeyOrigins> origins,
              std::string fallback_file);
+  ConfigNode(const ConfigNode&) = default;
+  // Rebinds this handle. (YAML::Node's own operator= writes through into the tree the node
+  // belongs to, so `n = n.child("x")` would otherwise corrupt the configuration.)
+  ConfigNode& operator=(const ConfigNode& other);
 
   const YAML::Node& yaml() const { return node_; }
   const std::string& path() const { return path_; }
