@@ -1,5 +1,6 @@
 // End-to-end tests of the command line: a tiny experiment's results files have the schema,
 // and bad input gives one clear line naming file and key, exit code 2, and no file.
+#include <cmath>
 #include <filesystem>
 
 #include "cli_util.h"
@@ -87,7 +88,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"no_such_experiment.yaml", "", {"no_such_experiment.yaml"}},
         BadCase{"bad_missing_include.yaml", "", {"bad_missing_include.yaml", "include", "no_such_file.yaml"}},
         BadCase{"bad_missing_text.yaml", "", {"bad_missing_text.yaml", "task.path", "no_such_corpus.txt"}},
-        BadCase{"bad_learned_too_short.yaml", "", {"bad_learned_too_short.yaml", "encoder.max_length", "17"}},
+        BadCase{"bad_learned_too_short.yaml", "", {"bad_learned_too_short.yaml", "encoder.max_length", "16"}},
         BadCase{"bad_second_run.yaml", "", {"bad_second_run.yaml", "encoder.bsae", "unknown key"}},
         BadCase{"tiny.yaml", "--set model.heads=3", {"model.heads"}},
         BadCase{"tiny.yaml", "--set encoder.name=nosuch", {"encoder.name", "nosuch"}}),

@@ -1,6 +1,7 @@
 // poslab list [encoders|tasks]: every registered plugin with its options and defaults,
 // generated from the same declarations the configuration parser validates against.
 #include <iostream>
+#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/options_util.h"
@@ -15,8 +16,10 @@ void print_registry(const std::string& title) {
   std::cout << title << ":\n";
   for (const auto& [name, entry] : RegistryT::instance().entries()) {
     std::cout << "  " << name << " — " << entry.summary << "\n";
-    const std::string opts = describe_options(entry.options);
-    if (!opts.empty()) std::cout << opts << (opts.back() == '\n' ? "" : "\n");
+    // options indented under their plugin
+    std::istringstream lines(describe_options(entry.options));
+    for (std::string line; std::getline(lines, line);)
+      if (!line.empty()) std::cout << "      " << line.substr(line.find_first_not_of(' ')) << "\n";
   }
 }
 }  // namespace

@@ -1,5 +1,7 @@
 // poslab: the command-line entry point. Dispatches to one subcommand per file and maps
 // errors to exit codes: ConfigError (bad usage or configuration) -> 2, anything else -> 1.
+#include <malloc.h>
+
 #include <iostream>
 #include <map>
 #include <string>
@@ -28,6 +30,11 @@ const char* kUsage =
 
 int main(int argc, char** argv) {
   using namespace poslab::cli;
+  // Eigen's GEMM allocates its packing buffers on every call; above glibc's default mmap
+  // threshold each allocation is a fresh mmap whose pages fault in again every step.
+  // Keeping them on the heap removes that cost from the training loop.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024);
   const std::map<std::string, int (*)(const std::vector<std::string>&)> commands = {
       {"run", run_command}, {"encode", encode_command}, {"list", list_command},
       {"bench", bench_command}};

@@ -80,6 +80,7 @@ void write_results(const std::string& path, const RunRecord& r) {
   for (const auto& p : r.probes) {
     const std::string group = "/probes/" + p.name;
     w.create_group(group);
+    if (!p.note.empty()) w.attr(group, "note", p.note);
     for (const auto& [key, value] : p.scalars) {
       w.attr(group, key, value);
       w.write(group + "/" + key, {value}, {});

@@ -14,6 +14,7 @@ struct ProbeRecord {
   std::string name;
   std::map<std::string, double> scalars;
   std::vector<NamedArray> arrays;
+  std::string note;  // why a probe did not run, if it did not
 };
 
 struct RunRecord {

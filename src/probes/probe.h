@@ -30,11 +30,37 @@ struct ProbeResult {
 // What a probe may read. Everything is optional: each probe's applies() says whether what
 // it needs is here, so a probe that needs something new (a trained model, a task, hidden
 // states) adds a field and existing probes are unaffected.
+// What a trained model did on held-out batches at its training length (filled by the
+// run loop after training; Real-independent so probes stay in the base library).
+struct ModelActivations {
+  int examples = 0;  // B
+  int length = 0;    // T, sequence positions
+  int heads = 0;     // H
+  bool causal = true;
+  // hidden[l]: [B*T, d] row-major (row b*T + t) — the residual stream entering layer l;
+  // l = 0 is the embedding output (positions included), l = layers the final stream
+  // (before the final layer norm). So hidden.size() = layers + 1.
+  std::vector<Eigen::MatrixXd> hidden;
+  // attention[l]: attention probabilities of layer l, flat [B, H, T, T] row-major
+  // (query i = row, key j = column; 0 above the diagonal when causal).
+  std::vector<std::vector<double>> attention;
+  // loss_mask [B*T] of the batch (1 = scored position), for probes that want it.
+  std::vector<std::uint8_t> loss_mask;
+};
+
+// The evaluator's metrics per evaluation length (extrapolation).
+struct EvalTable {
+  std::vector<double> length, sequence_length, loss, token_accuracy, exact_match;
+  int train_length = 0;  // longest training length (task unit)
+};
+
 struct ProbeInput {
   // P [L, d], row k = position k: from the encoder of a trained model, from an imported
   // .npy / HDF5 matrix, or from hidden states averaged over examples.
   std::optional<Eigen::MatrixXd> position_matrix;
   std::string matrix_source;  // where P came from, e.g. "encoder", "gpt2.npy"
+  std::optional<ModelActivations> activations;  // trained model only
+  std::optional<EvalTable> evaluation;          // trained model only
 };
 
 class Probe {

@@ -38,6 +38,14 @@ class AssociativeRecallTask : public SequenceTask {
   bool has_exact_match() const override { return true; }
   int sequence_length(int n) const override { return 2 * n + 2; }
 
+  // Evaluation may ask for more pairs than training; distinct keys cap it.
+  void check_length(int n) const override {
+    if (n > keys_)
+      keys_node_.fail("a length of " + std::to_string(n) + " pairs needs " + std::to_string(n) +
+                      " distinct keys; expected keys >= " + std::to_string(n) + ", got " +
+                      std::to_string(keys_));
+  }
+
   std::string token_name(int id) const override {
     if (id == kPad) return "<pad>";
     if (id == kSep) return "<sep>";
@@ -48,11 +56,7 @@ class AssociativeRecallTask : public SequenceTask {
 
  protected:
   Example make_example(Rng& rng, Split, int n) const override {
-    // Evaluation may ask for more pairs than training; distinct keys cap it.
-    if (n > keys_)
-      keys_node_.fail("a length of " + std::to_string(n) + " pairs needs " + std::to_string(n) +
-                      " distinct keys; expected keys >= " + std::to_string(n) + ", got " +
-                      std::to_string(keys_));
+    check_length(n);
     // The first n entries of a partial Fisher-Yates shuffle: n distinct keys.
     std::vector<std::int32_t> key_pool(keys_);
     for (int k = 0; k < keys_; ++k) key_pool[k] = kFirstKey + k;

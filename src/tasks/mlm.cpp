@@ -38,6 +38,8 @@ class MlmTask : public SequenceTask {
     corpus_.require(max_train_length());
   }
 
+  // Every window, training or held-out, must fit in its part of the corpus.
+  void check_length(int n) const override { corpus_.require(n); }
   int vocab_size() const override { return kFirstChar + corpus_.alphabet_size(); }
   ModelKind kind() const override { return ModelKind::Bidirectional; }
   bool has_exact_match() const override { return false; }

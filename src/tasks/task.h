@@ -16,7 +16,8 @@ namespace poslab {
 enum class ModelKind { Causal, Bidirectional };
 enum class Split { Train, Eval };
 
-// Flat [B, T] arrays, row-major: element (b, t) is at b * T + t.
+// Flat [B, T] arrays, row-major: element (b, t) is at b * T + t. Token id 0 is PAD in
+// every task; padding goes on the right with loss mask 0.
 struct Batch {
   int batch_size = 0;
   int seq_len = 0;
@@ -43,6 +44,10 @@ class Task {
   // A batch whose examples have task lengths drawn uniformly from [min_length, max_length].
   virtual Batch make_batch(Rng& rng, Split split, int batch_size, int min_length,
                            int max_length) const = 0;
+  // Throws ConfigError (naming the option that limits it) if examples of task length
+  // `length` cannot be made, e.g. more key-value pairs than distinct keys. Called for the
+  // training and every evaluation length before training starts.
+  virtual void check_length(int /*length*/) const {}
   // Human-readable rendering of a token id (for logs and examples).
   virtual std::string token_name(int id) const { return std::to_string(id); }
 };

@@ -31,6 +31,8 @@ class TextTask : public SequenceTask {
     corpus_.require(max_train_length() + 1);
   }
 
+  // Every window, training or held-out, must fit in its part of the corpus.
+  void check_length(int n) const override { corpus_.require(n + 1); }
   int vocab_size() const override { return kFirstChar + corpus_.alphabet_size(); }
   ModelKind kind() const override { return ModelKind::Causal; }
   bool has_exact_match() const override { return false; }

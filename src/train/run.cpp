@@ -58,10 +58,13 @@ PreparedRun prepare_run(const RunSpec& spec) {
 
   run.eval_lengths = spec.eval.lengths;
   if (run.eval_lengths.empty()) run.eval_lengths.push_back(run.task->max_train_length());
-  // Every sequence length the run will use must be supported before any training starts.
+  // Every length the run will use must be supported before any training starts.
+  run.task->check_length(run.task->max_train_length());
+  for (int L : run.eval_lengths) run.task->check_length(L);
   encoder->check_length(run.task->sequence_length(run.task->max_train_length()));
   for (int L : run.eval_lengths) encoder->check_length(run.task->sequence_length(L));
 
+  run.probes = build_probes(spec.probes);
   run.model = std::make_unique<Transformer>(mc, std::move(encoder));
   Rng init_rng = Rng::derive(spec.seed, "init");
   run.model->params().initialize(init_rng);
@@ -161,6 +164,7 @@ RunRecord train_and_evaluate(PreparedRun& run, const ProgressFn& progress) {
 
   for (int L : run.eval_lengths) evaluate_length(run, L, record);
   record.encoder_arrays = model.encoder().describe();
+  if (!run.probes.empty()) record.probes = run_probes(run.probes, collect_probe_input(run, record));
   if (spec.output.checkpoint) record.model_params = parameters_as_arrays(params);
   return record;
 }

@@ -11,6 +11,7 @@
 #include "io/run_record.h"
 #include "model/transformer.h"
 #include "tasks/task.h"
+#include "train/probe_runner.h"
 
 namespace poslab {
 
@@ -19,6 +20,7 @@ struct PreparedRun {
   std::unique_ptr<Task> task;
   std::unique_ptr<Transformer> model;
   std::vector<int> eval_lengths;  // spec.eval.lengths, or the task's training length
+  std::vector<ConfiguredProbe> probes;
 };
 
 // What the trainer reports at each log step (the CLI draws progress from it).
@@ -31,7 +33,7 @@ using ProgressFn = std::function<void(const Progress&)>;
 // Validates everything a run needs; throws ConfigError naming file and key on bad input.
 PreparedRun prepare_run(const RunSpec& spec);
 
-// Trains, evaluates and fills a RunRecord (probes and results writing are the caller's).
+// Trains, evaluates, runs the probes and fills a RunRecord (writing it is the caller's).
 RunRecord train_and_evaluate(PreparedRun& run, const ProgressFn& progress);
 
 // Evaluates the model at one task length; fills the eval_* entries of `record`.

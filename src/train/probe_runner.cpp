@@ -1,0 +1,81 @@
+#include "train/probe_runner.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "train/run.h"
+
+namespace poslab {
+
+std::vector<ConfiguredProbe> build_probes(const std::vector<PluginSpec>& specs) {
+  std::vector<ConfiguredProbe> probes;
+  for (const auto& spec : specs) {
+    for (const auto& p : probes)
+      if (p.name == spec.name)
+        spec.node.child("name").fail("probe '" + spec.name +
+                                     "' is listed twice; expected each probe once");
+    probes.push_back({spec.name, ProbeRegistry::instance().build(spec)});
+  }
+  return probes;
+}
+
+ProbeInput collect_probe_input(PreparedRun& run, const RunRecord& record) {
+  ProbeInput input;
+  Task& task = *run.task;
+  Transformer& model = *run.model;
+  const int train_length = task.max_train_length();
+  const int T = task.sequence_length(train_length);
+  input.position_matrix = model.encoder().position_matrix(T);
+  input.matrix_source = "encoder";
+
+  // One held-out batch at the training length, from its own seeded stream.
+  Rng rng = Rng::derive(run.spec.seed, "probes");
+  const int B = std::min(run.spec.eval.batch_size, 32);
+  Batch batch = task.make_batch(rng, Split::Eval, B, train_length, train_length);
+  model.forward(batch.inputs.data(), batch.batch_size, batch.seq_len);
+  ModelActivations acts;
+  acts.examples = batch.batch_size;
+  acts.length = batch.seq_len;
+  acts.heads = model.config().heads;
+  acts.causal = model.config().causal;
+  acts.loss_mask = batch.loss_mask;
+  const int N = batch.batch_size * batch.seq_len, D = model.config().d_model;
+  for (int l = 0; l <= model.config().layers; ++l)
+    acts.hidden.push_back(CMapR(model.hidden_state(l), N, D).cast<double>());
+  const std::size_t att = std::size_t(batch.batch_size) * acts.heads * batch.seq_len * batch.seq_len;
+  for (int l = 0; l < model.config().layers; ++l) {
+    const Real* a = model.attention(l);
+    acts.attention.emplace_back(a, a + att);
+  }
+  input.activations = std::move(acts);
+
+  EvalTable table;
+  table.length = record.eval_length;
+  table.sequence_length = record.eval_sequence_length;
+  table.loss = record.eval_loss;
+  table.token_accuracy = record.eval_token_accuracy;
+  table.exact_match = record.eval_exact_match;
+  table.train_length = train_length;
+  input.evaluation = std::move(table);
+  return input;
+}
+
+std::vector<ProbeRecord> run_probes(const std::vector<ConfiguredProbe>& probes,
+                                    const ProbeInput& input) {
+  std::vector<ProbeRecord> out;
+  for (const auto& p : probes) {
+    ProbeRecord record;
+    record.name = p.name;
+    if (!p.probe->applies(input)) {
+      record.note = "not applicable: the run has nothing this probe reads (e.g. no position matrix)";
+    } else {
+      ProbeResult r = p.probe->run(input);
+      record.scalars = std::move(r.scalars);
+      record.arrays = std::move(r.arrays);
+    }
+    out.push_back(std::move(record));
+  }
+  return out;
+}
+
+}  // namespace poslab

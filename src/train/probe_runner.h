@@ -1,0 +1,31 @@
+#pragma once
+// After training: gather what the probes may read from the trained model (its position
+// matrix, its activations on a held-out batch at the training length, the evaluation
+// table) and run every probe the experiment lists.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/run_record.h"
+#include "probes/probe.h"
+
+namespace poslab {
+
+struct PreparedRun;
+
+struct ConfiguredProbe {
+  std::string name;
+  std::unique_ptr<Probe> probe;
+};
+
+// Builds (and so validates) the probes of a run spec; duplicate names are an error.
+std::vector<ConfiguredProbe> build_probes(const std::vector<PluginSpec>& specs);
+
+// The probe input of a trained run: every field filled.
+ProbeInput collect_probe_input(PreparedRun& run, const RunRecord& record);
+
+// Runs each probe on the input; a probe that does not apply leaves a group with a note.
+std::vector<ProbeRecord> run_probes(const std::vector<ConfiguredProbe>& probes,
+                                    const ProbeInput& input);
+
+}  // namespace poslab
