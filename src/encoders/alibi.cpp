@@ -1,0 +1,90 @@
+// alibi (Press et al. 2022, "Train Short, Test Long: Attention with Linear Biases Enables
+// Input Length Extrapolation"): a fixed penalty linear in distance, added to the attention
+// logits of head h:
+//   logits[b,h,i,j] += -m_h · |i - j|
+// with slopes m_h = 2^(-8h/H), h = 1..H, for H a power of two, and the paper's
+// interleaving otherwise (alibi_slopes.h). Acts in score_bias only; no parameters, no
+// options; defined for any length. Causal and bidirectional: causal models see only
+// j <= i (the rest is masked), where the bias is -m_h·(i - j) as in the paper; bidirectional
+// models get the symmetric -m_h·|i - j| (DESIGN.md), which penalises distance equally in
+// both directions.
+//
+// The bias depends on i and j only through j - i, so it is stored per offset, [H, 2T-1]
+// (offset o = j - i + T - 1), and row i of head h is the contiguous slice starting at
+// T - 1 - i: adding it is a vector add, with no [H, T, T] table to read.
+#include <cmath>
+#include <cstdlib>
+
+#include "encoders/alibi_slopes.h"
+#include "encoders/encoder.h"
+
+namespace poslab {
+namespace {
+
+class AlibiEncoder : public PositionalEncoder {
+ public:
+  AlibiEncoder(const Options&, const ModelDims& dims) : slopes_(alibi_slopes(dims.heads)) {}
+
+  bool has_score_bias() const override { return true; }
+
+  void score_bias_forward(int /*layer*/, const Real* /*q*/, const Real* /*k*/, Real* logits,
+                          const AttnDims& d) override {
+    const int T = d.T;
+    if (by_offset_T_ != T) {  // the table depends only on T: built once per length
+      by_offset_ = bias_by_offset(T).cast<Real>();
+      by_offset_T_ = T;
+    }
+    const std::size_t s_block = std::size_t(T) * T;
+#pragma omp parallel for schedule(static)
+    for (int bh = 0; bh < d.B * d.H; ++bh) {
+      const Real* table = by_offset_.data() + std::size_t(bh % d.H) * (2 * T - 1);
+      Real* s = logits + bh * s_block;
+      for (int i = 0; i < T; ++i) {
+        const int n = d.causal ? i + 1 : T;  // masked keys are overwritten after the hook
+        MapVecR(s + std::size_t(i) * T, n) += CMapVecR(table + (T - 1 - i), n);
+      }
+    }
+  }
+  // The bias depends on neither q, k nor any parameter: backward has nothing to add.
+
+  std::vector<NamedArray> describe() const override {
+    return {NamedArray{"slopes", slopes_, {slopes_.size()},
+                       "[head]: m_h in bias_h(i, j) = -m_h |i - j|"}};
+  }
+
+  // The bias as added to the logits, [H, L, L], and the slopes.
+  std::vector<NamedArray> encode(int length) const override {
+    const Eigen::MatrixXd by_offset = bias_by_offset(length);
+    NamedArray bias{"bias", {}, {slopes_.size(), std::size_t(length), std::size_t(length)},
+                    "[head, query i, key j]: -m_h |i - j| added to the attention logits "
+                    "(in a causal model only j <= i is used)"};
+    bias.data.reserve(slopes_.size() * length * length);
+    for (std::size_t h = 0; h < slopes_.size(); ++h)
+      for (int i = 0; i < length; ++i)
+        for (int j = 0; j < length; ++j) bias.data.push_back(by_offset(h, j - i + length - 1));
+    auto out = describe();
+    out.push_back(std::move(bias));
+    return out;
+  }
+
+ private:
+  // [H, 2T-1]: column o holds the bias of offset j - i = o - (T - 1).
+  Eigen::MatrixXd bias_by_offset(int T) const {
+    Eigen::MatrixXd table(slopes_.size(), 2 * T - 1);
+    for (std::size_t h = 0; h < slopes_.size(); ++h)
+      for (int o = 0; o < 2 * T - 1; ++o) table(h, o) = -slopes_[h] * std::abs(o - (T - 1));
+    return table;
+  }
+
+  std::vector<double> slopes_;  // [H]
+  MatR by_offset_;              // [H, 2T-1] for the last T seen
+  int by_offset_T_ = -1;
+};
+
+POSLAB_REGISTER_ENCODER(AlibiEncoder, "alibi",
+                        "fixed linear distance penalty on the attention logits, one slope per "
+                        "head (Press et al. 2022)",
+                        (std::vector<OptionSpec>{}))
+
+}  // namespace
+}  // namespace poslab
