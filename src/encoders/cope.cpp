@@ -1,0 +1,220 @@
+// cope (Golovneva et al. 2024, "Contextual Position Encoding: Learning to Count What's
+// Important"): positions are counted in tokens the query cares about, not in tokens.
+// With z_ij = q_i·k_j / sqrt(dh) (the attention logits, before the causal mask):
+//   g_ij  = σ(z_ij) for j <= i, 0 for j > i                       gates
+//   p_ij  = min(Σ_{t=j..i} g_it, p_max)                           contextual position
+//   e(p)  = (1 - w)·E[:, floor p] + w·E[:, ceil p],  w = p - floor p
+//   logit_ij = z_ij + q_i·e(p_ij)                                 (q·e not / sqrt(dh))
+// E [dh, p_max + 1] is learned per layer and shared by the heads ("encoder.layers.{l}.E",
+// initialised N(0, 0.02), not weight-decayed).
+// Acts on: score_bias. Causal only: p_ij counts over the causal prefix j..i, which has no
+// meaning when a query also sees the keys after it — the constructor refuses
+// bidirectional models.
+//
+// Never a T×T×dh tensor: since e(p) is linear in E, q_i·e(p) interpolates the scalars
+// logits_int[i, n] = q_i·E[:, n] for the integers n = 0..p_max ([B·H·T, p_max+1], one GEMM
+// for all heads), and the bias is a gather from that table.
+//
+// Backward, per (b, h), with R = dL/dlogit (0 where masked), lo = floor p, hi = ceil p:
+//   dlogits_int[i, lo] += R_ij (1 - w),  dlogits_int[i, hi] += R_ij w
+//   dp_ij = R_ij (logits_int[i, hi] - logits_int[i, lo])    (0 where clamped: lo = hi = p_max)
+//   dg_it = Σ_{j <= t} dp_ij                                (p_ij sums g_it over t >= j)
+//   dz_it = dg_it g_it (1 - g_it)
+//   dq_i += Σ_t dz_it k_t / sqrt(dh),  dk_t += Σ_i dz_it q_i / sqrt(dh)   (the gate path only:
+//           the attention kernel adds the direct z share itself)
+//   dq += dlogits_int Eᵀ,  dE += qᵀ dlogits_int             (GEMMs over all (b, h) at once)
+// floor and ceil pass no gradient (the piecewise-linear e(p) is differentiated within its
+// piece). Parameter gradients come from GEMMs whose sums run in a fixed order, so they are
+// deterministic for a fixed thread count.
+//
+// Cost: the caches (gates, positions) keep only the causal half of each [T, T] block, packed
+// by row; keys clamped to p_max form a prefix of each row and take a short path (their
+// bias is logits_int[i, p_max], their gate gradient 0); the backward's dz block is
+// per thread, so it stays in cache; no allocation once (B, T) is stable.
+//
+// encode(length) is empty: positions depend on q and k, so nothing position-only exists
+// without a model; describe() writes E per layer.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "encoders/cope_positions.h"
+#include "encoders/encoder.h"
+
+namespace poslab {
+namespace {
+
+// The encoder section's `name` key, for an error about the scheme as a whole. Options keep
+// only their own keys' nodes, so the section's path is read off one of them.
+[[noreturn]] void fail_on_name(const Options& o, const std::string& message) {
+  const ConfigNode& option = o.node("p_max");
+  const std::string& path = option.path();
+  const auto dot = path.rfind('.');
+  if (path.empty() || dot == std::string::npos) throw ConfigError("encoder.name: " + message);
+  ConfigNode(YAML::Node(), path.substr(0, dot) + ".name", std::make_shared<KeyOrigins>(),
+             option.file())
+      .fail(message);
+}
+
+// Linear interpolation between the integer positions around p (0 <= p <= p_max).
+struct Bracket {
+  int lo, hi;  // floor p, ceil p
+  Real w;      // p - floor p: the weight of hi
+};
+inline Bracket bracket(Real p) {
+  const int lo = static_cast<int>(p);  // p >= 0, so truncation is floor
+  const Real w = p - Real(lo);
+  return {lo, w > 0 ? lo + 1 : lo, w};
+}
+
+class CopeEncoder : public PositionalEncoder {
+ public:
+  CopeEncoder(const Options& o, const ModelDims& dims)
+      : p_max_(o.get_int("p_max")), dh_(dims.d_head), caches_(dims.layers) {
+    if (!dims.causal)
+      fail_on_name(o, "cope is causal only: its positions count gated tokens over the causal "
+                      "prefix j..i, which a bidirectional model does not have; use "
+                      "model.attention: causal or another encoder");
+  }
+
+  void declare_parameters(ParameterSet& params) override {
+    params_ = &params;
+    for (std::size_t l = 0; l < caches_.size(); ++l)
+      E_.push_back(params.declare("encoder.layers." + std::to_string(l) + ".E",
+                                  {dh_, p_max_ + 1}, Init::Normal, 0.02, false));
+  }
+
+  bool has_score_bias() const override { return true; }
+
+  void score_bias_forward(int layer, const Real* q, const Real* /*k*/, Real* logits,
+                          const AttnDims& d) override {
+    const int T = d.T, P = p_max_ + 1, BH = d.B * d.H;
+    const std::size_t rows = std::size_t(BH) * T, s_block = std::size_t(T) * T,
+                      tri = triangle(T);
+    LayerCache& c = caches_.at(layer);
+    c.gates.resize(BH * tri);
+    c.positions.resize(BH * tri);
+    c.logits_int.resize(rows * P);
+    // logits_int [B·H·T, P] = q [B·H·T, dh] · E [dh, P]
+    MapR(c.logits_int.data(), rows, P).noalias() =
+        CMapR(q, rows, dh_) * CMapR(params_->value(E_[layer]), dh_, P);
+
+#pragma omp parallel for schedule(static)
+    for (int bh = 0; bh < BH; ++bh)
+      for (int i = 0; i < T; ++i) {
+        Real* z = logits + bh * s_block + std::size_t(i) * T;  // row i, keys 0..i
+        Real* p = c.positions.data() + bh * tri + triangle(i);
+        cope_positions_row(z, i, Real(p_max_), p, c.gates.data() + bh * tri + triangle(i));
+        const Real* li = c.logits_int.data() + (std::size_t(bh) * T + i) * P;
+        const int j0 = first_unclamped(p, i);
+        for (int j = 0; j < j0; ++j) z[j] += li[p_max_];  // clamped: e(p) = E[:, p_max]
+        for (int j = j0; j <= i; ++j) {
+          const Bracket br = bracket(p[j]);
+          z[j] += (1 - br.w) * li[br.lo] + br.w * li[br.hi];
+        }
+      }
+  }
+
+  void score_bias_backward(int layer, const Real* q, const Real* k, const Real* dlogits,
+                           Real* dq, Real* dk, const AttnDims& d) override {
+    const int T = d.T, P = p_max_ + 1, BH = d.B * d.H;
+    const std::size_t rows = std::size_t(BH) * T, s_block = std::size_t(T) * T,
+                      qk_block = std::size_t(T) * d.dh, tri = triangle(T);
+    const Real scale = Real(1) / std::sqrt(Real(d.dh));
+    const LayerCache& c = caches_.at(layer);
+    dlogits_int_.resize(rows * P);
+    dz_.resize(std::size_t(omp_get_max_threads()) * s_block);
+
+#pragma omp parallel for schedule(static)
+    for (int bh = 0; bh < BH; ++bh) {
+      // dL/dz through the gates, [T, T], lower triangle only: gates are 0 above it.
+      Real* dz = dz_.data() + std::size_t(omp_get_thread_num()) * s_block;
+      Real* dli_block = dlogits_int_.data() + std::size_t(bh) * T * P;
+      std::fill(dli_block, dli_block + std::size_t(T) * P, Real(0));
+      for (int i = 0; i < T; ++i) {
+        const Real* r = dlogits + bh * s_block + std::size_t(i) * T;
+        const Real* p = c.positions.data() + bh * tri + triangle(i);
+        const Real* g = c.gates.data() + bh * tri + triangle(i);
+        const Real* li = c.logits_int.data() + (std::size_t(bh) * T + i) * P;
+        Real* dli = dli_block + std::size_t(i) * P;
+        Real* dz_row = dz + std::size_t(i) * T;
+        // Clamped keys (j < j0) have w = 0 and lo = hi = p_max: all of R goes to dli[p_max],
+        // and dp = 0, so dg (a sum of dp over j' <= j) is still 0 there.
+        const int j0 = first_unclamped(p, i);
+        for (int j = 0; j < j0; ++j) {
+          dli[p_max_] += r[j];
+          dz_row[j] = 0;
+        }
+        Real dgate = 0;  // Σ_{j' <= j} dp_ij' = dL/dg_ij, as j walks forward
+        for (int j = j0; j <= i; ++j) {
+          const Bracket br = bracket(p[j]);
+          dli[br.lo] += r[j] * (1 - br.w);
+          dli[br.hi] += r[j] * br.w;
+          dgate += r[j] * (li[br.hi] - li[br.lo]);
+          dz_row[j] = dgate * g[j] * (1 - g[j]);
+        }
+      }
+      // Eigen's triangular product reads only the lower triangle of dz.
+      const auto dz_lower = CMapR(dz, T, T).triangularView<Eigen::Lower>();
+      MapR(dq + bh * qk_block, T, d.dh).noalias() += dz_lower * (scale * CMapR(k + bh * qk_block, T, d.dh));
+      MapR(dk + bh * qk_block, T, d.dh).noalias() +=
+          dz_lower.transpose() * (scale * CMapR(q + bh * qk_block, T, d.dh));
+    }
+
+    // The logits_int path, for all (b, h) at once: dq += dli · Eᵀ, dE += qᵀ · dli.
+    const CMapR dli(dlogits_int_.data(), rows, P);
+    MapR(dq, rows, dh_).noalias() += dli * CMapR(params_->value(E_[layer]), dh_, P).transpose();
+    MapR(params_->grad(E_[layer]), dh_, P).noalias() += CMapR(q, rows, dh_).transpose() * dli;
+  }
+
+  std::vector<NamedArray> describe() const override {
+    std::vector<NamedArray> out;
+    for (std::size_t l = 0; l < E_.size(); ++l)
+      out.push_back(matrix_array(
+          "layers." + std::to_string(l) + ".E",
+          CMapR(params_->value(E_[l]), dh_, p_max_ + 1).cast<double>(),
+          "[head dim, position 0..p_max]: embedding e[n] of contextual position n, shared by heads"));
+    return out;
+  }
+
+ private:
+  // Row i of a lower triangle (j <= i) starts at i(i+1)/2 in packed storage: the caches keep
+  // only the causal half, which halves their memory traffic.
+  static std::size_t triangle(int i) { return std::size_t(i) * (i + 1) / 2; }
+
+  // p_ij (j = 0..i) never rises as j walks towards i, so the keys clamped to p_max are a
+  // prefix of the row: returns its length.
+  int first_unclamped(const Real* p, int i) const {
+    const Real top = Real(p_max_);
+    return int(std::partition_point(p, p + i + 1, [top](Real v) { return v >= top; }) - p);
+  }
+
+  // What backward needs from a layer's forward; layers run forward in order, then
+  // backward in reverse, so each layer keeps its own.
+  struct LayerCache {
+    std::vector<Real> gates;       // [B, H, T(T+1)/2] σ(z_ij), j <= i, packed by row
+    std::vector<Real> positions;   // [B, H, T(T+1)/2] p_ij clamped to p_max, packed by row
+    std::vector<Real> logits_int;  // [B, H, T, p_max+1] q_i·E[:, n]
+  };
+
+  int p_max_, dh_;
+  std::vector<LayerCache> caches_;
+  ParameterSet* params_ = nullptr;
+  std::vector<ParameterSet::Handle> E_;  // per layer, [dh, p_max+1]
+  // backward scratch, shared by the layers
+  std::vector<Real> dlogits_int_;  // [B, H, T, p_max+1]
+  std::vector<Real> dz_;           // [threads, T, T]: one block per thread, kept in cache
+};
+
+POSLAB_REGISTER_ENCODER(
+    CopeEncoder, "cope",
+    "contextual positions counted by sigmoid gates, causal only (Golovneva et al. 2024)",
+    (std::vector<OptionSpec>{{"p_max", OptionSpec::Type::Int, "64",
+                              "largest contextual position; larger counts are clamped", 1}}))
+
+}  // namespace
+}  // namespace poslab

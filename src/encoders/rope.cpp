@@ -1,0 +1,165 @@
+// rope (Su et al. 2021, "RoFormer: Enhanced Transformer with Rotary Position Embedding"):
+// queries and keys are rotated by their position before the dot product, pair by pair.
+// Inside each head, for m = 0 .. d_rot/2 - 1 the pair (x[2m], x[2m+1]) at position k is
+// rotated by the angle φ(k, m) = (k / interpolation) · θ_m:
+//   x'[2m]   = x[2m] cos φ - x[2m+1] sin φ
+//   x'[2m+1] = x[2m] sin φ + x[2m+1] cos φ
+//   θ_m = base'^(-2m / d_rot),   base' = base · ntk_factor^(d_rot / (d_rot - 2))
+// Because rotations compose, q_i'·k_j' = q_iᵀ R(φ_j - φ_i) k_j depends on the positions only
+// through i - j. Dimensions d_rot .. dh - 1 of each head pass through unrotated
+// ("partial rotary", as in GPT-NeoX); rotary_dims 0 means d_rot = dh.
+//   interpolation: linear position interpolation (Chen et al. 2023): position k is read as
+//                  k / interpolation, so a model trained on T tokens sees the angles of
+//                  T positions spread over interpolation·T tokens.
+//   ntk_factor:    "NTK-aware" base rescale (bloc97, 2023): the base grows so that the
+//                  lowest frequency (m = d_rot/2 - 1) is slowed by exactly ntk_factor while
+//                  the highest (m = 0) stays put. Needs d_rot > 2.
+// Acts on: rotate_qk (q and k after the head split, before z = q·k/sqrt(dh)). No
+// parameters. Causal and bidirectional alike; defined for any length.
+//
+// The backward is the transpose rotation (by -φ), applied in place to dq and dk.
+//
+// position_matrix(L) is [L, d_rot]: row k holds (cos φ(k,m), sin φ(k,m)) for each m,
+// interleaved like the pairs they rotate. It is the point on the unit circle each pair is
+// turned to, which gives the probes something position-only to read for a scheme that adds
+// no vector to the embeddings (its width is d_rot, not d_model).
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "encoders/encoder.h"
+
+namespace poslab {
+namespace {
+
+class RopeEncoder : public PositionalEncoder {
+ public:
+  RopeEncoder(const Options& o, const ModelDims& dims)
+      : base_(o.get_float("base")),
+        interpolation_(o.get_float("interpolation")),
+        ntk_factor_(o.get_float("ntk_factor")),
+        dh_(dims.d_head) {
+    const int requested = o.get_int("rotary_dims");
+    d_rot_ = requested == 0 ? dh_ : requested;
+    if (d_rot_ > dh_ || d_rot_ % 2 != 0)
+      o.node("rotary_dims")
+          .fail("expected an even number of dimensions <= d_head = " + std::to_string(dh_) +
+                " (0 means d_head), got " + std::to_string(requested) +
+                (requested == 0 ? " (d_head is odd)" : ""));
+    if (interpolation_ <= 0)
+      o.node("interpolation").fail("expected a factor > 0, got " + std::to_string(interpolation_));
+    if (ntk_factor_ <= 0)
+      o.node("ntk_factor").fail("expected a factor > 0, got " + std::to_string(ntk_factor_));
+    // The exponent d_rot / (d_rot - 2) is undefined for a single pair.
+    if (ntk_factor_ != 1.0 && d_rot_ <= 2)
+      o.node("ntk_factor")
+          .fail("the NTK base rescale needs rotary dims > 2 (base' = base·ntk_factor^(d_rot/(d_rot-2))), "
+                "got d_rot = " + std::to_string(d_rot_) + "; use ntk_factor 1");
+    const double scaled_base =
+        ntk_factor_ == 1.0 ? base_ : base_ * std::pow(ntk_factor_, double(d_rot_) / (d_rot_ - 2));
+    theta_.resize(d_rot_ / 2);
+    for (int m = 0; m < d_rot_ / 2; ++m) theta_[m] = std::pow(scaled_base, -2.0 * m / d_rot_);
+  }
+
+  void rotate_qk_forward(int /*layer*/, Real* q, Real* k, const AttnDims& d) override {
+    ensure_tables(d.T);
+    rotate(q, d, +1);
+    rotate(k, d, +1);
+  }
+
+  // y = R(φ) x  =>  dL/dx = R(φ)ᵀ dL/dy = R(-φ) dL/dy.
+  void rotate_qk_backward(int /*layer*/, Real* dq, Real* dk, const AttnDims& d) override {
+    ensure_tables(d.T);
+    rotate(dq, d, -1);
+    rotate(dk, d, -1);
+  }
+
+  std::optional<Eigen::MatrixXd> position_matrix(int length) const override {
+    const Eigen::MatrixXd phi = angles(length);
+    Eigen::MatrixXd P(length, d_rot_);
+    for (int k = 0; k < length; ++k)
+      for (int m = 0; m < d_rot_ / 2; ++m) {
+        P(k, 2 * m) = std::cos(phi(k, m));
+        P(k, 2 * m + 1) = std::sin(phi(k, m));
+      }
+    return P;
+  }
+
+  std::vector<NamedArray> encode(int length) const override {
+    return {matrix_array("angles", angles(length),
+                         "[position, pair]: rotation angle (k / interpolation)·theta_m, radians"),
+            theta_array(),
+            matrix_array("position_matrix", *position_matrix(length),
+                         "[position, 2·pair]: (cos, sin) of each pair's angle, interleaved")};
+  }
+
+  std::vector<NamedArray> describe() const override { return {theta_array()}; }
+
+ private:
+  // φ [length, d_rot/2] in double, the single source of the angles.
+  Eigen::MatrixXd angles(int length) const {
+    Eigen::MatrixXd phi(length, d_rot_ / 2);
+    for (int k = 0; k < length; ++k)
+      for (int m = 0; m < d_rot_ / 2; ++m) phi(k, m) = (k / interpolation_) * theta_[m];
+    return phi;
+  }
+
+  NamedArray theta_array() const {
+    return {"theta", theta_, {theta_.size()},
+            "[pair]: angular frequency theta_m = base'^(-2m/d_rot), radians per position"};
+  }
+
+  // cos/sin tables [T, d_rot/2], rebuilt only when the length changes, so the training
+  // loop (fixed T) computes no trigonometry after its first step.
+  void ensure_tables(int T) {
+    if (T == table_length_) return;
+    const Eigen::MatrixXd phi = angles(T);
+    const std::size_t n = std::size_t(T) * (d_rot_ / 2);
+    cos_.resize(n);
+    sin_.resize(n);
+    for (int k = 0; k < T; ++k)
+      for (int m = 0; m < d_rot_ / 2; ++m) {
+        cos_[std::size_t(k) * (d_rot_ / 2) + m] = Real(std::cos(phi(k, m)));
+        sin_[std::size_t(k) * (d_rot_ / 2) + m] = Real(std::sin(phi(k, m)));
+      }
+    table_length_ = T;
+  }
+
+  // x [B, H, T, dh] in place: each rotated pair turned by +φ (direction +1) or -φ (-1).
+  void rotate(Real* x, const AttnDims& d, int direction) const {
+    const int half = d_rot_ / 2;
+    const Real sign = Real(direction);
+#pragma omp parallel for schedule(static)
+    for (int bh = 0; bh < d.B * d.H; ++bh)
+      for (int t = 0; t < d.T; ++t) {
+        Real* row = x + (std::size_t(bh) * d.T + t) * d.dh;
+        const Real* c = cos_.data() + std::size_t(t) * half;
+        const Real* s = sin_.data() + std::size_t(t) * half;
+        for (int m = 0; m < half; ++m) {
+          const Real x0 = row[2 * m], x1 = row[2 * m + 1], sn = sign * s[m];
+          row[2 * m] = x0 * c[m] - x1 * sn;
+          row[2 * m + 1] = x0 * sn + x1 * c[m];
+        }
+      }
+  }
+
+  double base_, interpolation_, ntk_factor_;
+  int dh_, d_rot_ = 0;
+  std::vector<double> theta_;  // [d_rot/2]
+  int table_length_ = -1;
+  std::vector<Real> cos_, sin_;  // [table_length_, d_rot/2]
+};
+
+POSLAB_REGISTER_ENCODER(
+    RopeEncoder, "rope", "rotary position embedding: q and k rotated by position (Su et al. 2021)",
+    (std::vector<OptionSpec>{
+        {"base", OptionSpec::Type::Float, "10000", "base of theta_m = base^(-2m/d_rot)", 1.0},
+        {"rotary_dims", OptionSpec::Type::Int, "0",
+         "rotated dimensions per head, even, <= d_head (0 = all)", 0},
+        {"interpolation", OptionSpec::Type::Float, "1.0",
+         "linear position interpolation: position k is read as k / interpolation (> 0)", 0},
+        {"ntk_factor", OptionSpec::Type::Float, "1.0",
+         "NTK-aware base rescale: base' = base·ntk_factor^(d_rot/(d_rot-2)) (> 0)", 0}}))
+
+}  // namespace
+}  // namespace poslab
