@@ -11,5 +11,6 @@ int run_command(const std::vector<std::string>& args);
 int encode_command(const std::vector<std::string>& args);
 int list_command(const std::vector<std::string>& args);
 int bench_command(const std::vector<std::string>& args);
+int probe_command(const std::vector<std::string>& args);
 
 }  // namespace poslab::cli

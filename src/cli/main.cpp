@@ -20,6 +20,8 @@ const char* kUsage =
     "                         train and evaluate every run of an experiment\n"
     "  encode --encoder NAME --length L --dim D [--set key=value]... --out FILE.h5\n"
     "                         write a scheme's position matrix (or bias, angles)\n"
+    "  probe MATRIX [--probes NAME,...] [--set probe.option=value]... [--out FILE.h5]\n"
+    "                         run the position probes on a matrix (file.npy or file.h5:/dataset)\n"
     "  list [encoders|tasks]  registered plugins with their options and defaults\n"
     "  bench [options]        training throughput, GFLOP/s and peak memory\n"
     "\n"
@@ -37,7 +39,7 @@ int main(int argc, char** argv) {
   mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024);
   const std::map<std::string, int (*)(const std::vector<std::string>&)> commands = {
       {"run", run_command}, {"encode", encode_command}, {"list", list_command},
-      {"bench", bench_command}};
+      {"bench", bench_command}, {"probe", probe_command}};
   if (argc < 2) {
     std::cerr << kUsage;
     return 2;
@@ -54,7 +56,7 @@ int main(int argc, char** argv) {
   auto it = commands.find(command);
   if (it == commands.end()) {
     std::cerr << "poslab: unknown command '" << command << "'; expected one of run, encode, "
-                                                           "list, bench (see poslab --help)\n";
+                                                           "probe, list, bench (see poslab --help)\n";
     return 2;
   }
   try {
