@@ -4,4 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cd build
-ctest --output-on-failure -j "$(nproc)" --timeout 600
+# One OpenMP thread per test process: CTest already runs one process per core, and
+# oversubscribed OpenMP threads spin-wait on each other.
+OMP_NUM_THREADS=1 ctest --output-on-failure -j "$(nproc)" --timeout 600

@@ -1,5 +1,6 @@
 // End-to-end tests of the command line: a tiny experiment's results files have the schema,
 // and bad input gives one clear line naming file and key, exit code 2, and no file.
+#include <ostream>
 #include <cmath>
 #include <filesystem>
 
@@ -66,6 +67,9 @@ struct BadCase {
   std::string extra;     // extra arguments
   std::vector<std::string> expected;  // substrings of the one-line error
 };
+// Readable test names in CTest output.
+inline std::ostream& operator<<(std::ostream& os, const BadCase& c) { return os << c.file << " " << c.extra; }
+
 
 class CliBadInput : public ::testing::TestWithParam<BadCase> {};
 

@@ -2,6 +2,8 @@
 // Runs the poslab binary as a user would and captures exit code, stdout and stderr.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -22,9 +24,11 @@ inline std::string read_text(const std::filesystem::path& p) {
   return ss.str();
 }
 
-// A fresh, empty directory under the test temp dir.
+// A fresh, empty directory under the test temp dir, unique to this process (CTest runs
+// test cases as parallel processes).
 inline std::filesystem::path fresh_dir(const std::string& name) {
-  auto dir = std::filesystem::path(::testing::TempDir()) / ("poslab_" + name);
+  auto dir = std::filesystem::path(::testing::TempDir()) /
+             ("poslab_" + std::to_string(::getpid()) + "_" + name);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;

@@ -4,6 +4,12 @@
 //   P(k, 2i+1) = cos(k / n^(2i/d))
 // n ("base") is 10000 by default. No parameters; defined for any length. An odd d leaves
 // the last column as the sine of its pair (there is no cosine partner).
+//
+// `scale` multiplies P (default 1: the formula exactly). Why it exists: token embeddings
+// start at N(0, 0.02) while every entry of P has magnitude up to 1, so at scale 1 the
+// position signal is ~30x the token signal after the pre-norm layer norm and training is
+// slow (Vaswani et al. instead multiply the embeddings by sqrt(d)). A scale near the
+// embeddings' size (e.g. 0.05) lets both be read from the start.
 #include <cmath>
 
 #include "encoders/encoder.h"
@@ -14,21 +20,23 @@ namespace {
 class SinusoidalEncoder : public PositionalEncoder {
  public:
   SinusoidalEncoder(const Options& o, const ModelDims& dims)
-      : base_(o.get_float("base")), d_(dims.d_model) {}
+      : base_(o.get_float("base")), scale_(o.get_float("scale")), d_(dims.d_model) {}
 
   // Cached per length, so the training loop does not recompute sines every step.
   void embed_forward(Real* x, int B, int T) override {
-    if (table_.rows() != T) table_ = formula(T).cast<Real>();
+    if (table_.rows() != T) table_ = (scale_ * formula(T)).cast<Real>();
     for (int b = 0; b < B; ++b) MapR(x + std::size_t(b) * T * d_, T, d_) += table_;
   }
   // Fixed: nothing to learn, and the added constant passes dx through unchanged.
 
   std::optional<Eigen::MatrixXd> position_matrix(int length) const override {
-    return formula(length);
+    return scale_ * formula(length);
   }
   std::vector<NamedArray> describe() const override {
-    NamedArray base{"base", {base_}, {}, "n in P(k,2i) = sin(k / n^(2i/d))"};
-    return {base};
+    return {NamedArray{"base", {base_}, {}, "n in P(k,2i) = sin(k / n^(2i/d))"},
+            NamedArray{"scale", {scale_}, {}, "multiplier applied to P"},
+            matrix_array("position_matrix", *position_matrix(table_.rows() ? table_.rows() : 128),
+                         "[position, dim]: scale * P for the last length used (128 if none)")};
   }
 
  private:
@@ -44,14 +52,18 @@ class SinusoidalEncoder : public PositionalEncoder {
   }
 
   double base_;
+  double scale_;
   int d_;
   MatR table_;
 };
 
 POSLAB_REGISTER_ENCODER(SinusoidalEncoder, "sinusoidal",
                         "fixed sin/cos vectors added to the embeddings (Vaswani et al. 2017)",
-                        (std::vector<OptionSpec>{{"base", OptionSpec::Type::Float, "10000",
-                                                  "n in sin(k / n^(2i/d))", 1.0}}))
+                        (std::vector<OptionSpec>{
+                            {"base", OptionSpec::Type::Float, "10000", "n in sin(k / n^(2i/d))", 1.0},
+                            {"scale", OptionSpec::Type::Float, "1",
+                             "multiplier on P (1 = the formula; ~0.05 matches N(0,0.02) token embeddings)",
+                             0.0}}))
 
 }  // namespace
 }  // namespace poslab

@@ -1,6 +1,7 @@
 // Finite-difference checks of every hook of every registered encoder, causal and
 // bidirectional, in double precision. Generic over the registry: a new scheme is checked
 // by default. Each hook is checked through the scalar L = Σ R ⊙ (hook output).
+#include <ostream>
 #include <cmath>
 #include <numeric>
 
@@ -17,6 +18,9 @@ struct HookCase {
   std::string encoder;
   bool causal;
 };
+// Readable test names in CTest output.
+inline std::ostream& operator<<(std::ostream& os, const HookCase& c) { return os << c.encoder << (c.causal ? "_causal" : "_bidirectional"); }
+
 
 std::vector<HookCase> all_cases() {
   std::vector<HookCase> cases;

@@ -1,5 +1,6 @@
 // Finite-difference check of the whole model's loss with respect to every parameter
 // tensor, for every registered encoder and both model kinds (double precision).
+#include <ostream>
 #include "f64/encoder_fixture.h"
 #include "f64/gradcheck.h"
 #include "model/transformer.h"
@@ -14,6 +15,9 @@ struct ModelCase {
   std::string encoder;
   bool causal;
 };
+// Readable test names in CTest output.
+inline std::ostream& operator<<(std::ostream& os, const ModelCase& c) { return os << c.encoder << (c.causal ? "_causal" : "_bidirectional"); }
+
 
 class ModelGradcheck : public ::testing::TestWithParam<ModelCase> {};
 
