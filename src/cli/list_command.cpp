@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/options_util.h"
 #include "encoders/encoder.h"
+#include "probes/probe.h"
 #include "tasks/task.h"
 
 namespace poslab::cli {
@@ -27,16 +28,19 @@ void print_registry(const std::string& title) {
 int list_command(const std::vector<std::string>& args) {
   po::options_description options("poslab list options");
   std::string what = "all";
-  options.add_options()("what", po::value(&what), "encoders | tasks (default: both)");
+  options.add_options()("what", po::value(&what), "encoders | tasks | probes (default: all)");
   po::positional_options_description positional;
   positional.add("what", 1);
   po::variables_map vm;
-  if (!parse_args("list", "poslab list [encoders|tasks]", args, options, positional, vm)) return 0;
-  if (what != "all" && what != "encoders" && what != "tasks")
-    throw ConfigError("poslab list: '" + what + "': expected encoders or tasks");
-  if (what != "tasks") print_registry<EncoderRegistry>("encoders");
+  if (!parse_args("list", "poslab list [encoders|tasks|probes]", args, options, positional, vm))
+    return 0;
+  if (what != "all" && what != "encoders" && what != "tasks" && what != "probes")
+    throw ConfigError("poslab list: '" + what + "': expected encoders, tasks or probes");
+  if (what == "all" || what == "encoders") print_registry<EncoderRegistry>("encoders");
   if (what == "all") std::cout << "\n";
-  if (what != "encoders") print_registry<TaskRegistry>("tasks");
+  if (what == "all" || what == "tasks") print_registry<TaskRegistry>("tasks");
+  if (what == "all") std::cout << "\n";
+  if (what == "all" || what == "probes") print_registry<ProbeRegistry>("probes");
   return 0;
 }
 

@@ -22,7 +22,7 @@ const char* kUsage =
     "                         write a scheme's position matrix (or bias, angles)\n"
     "  probe MATRIX [--probes NAME,...] [--set probe.option=value]... [--out FILE.h5]\n"
     "                         run the position probes on a matrix (file.npy or file.h5:/dataset)\n"
-    "  list [encoders|tasks]  registered plugins with their options and defaults\n"
+    "  list [encoders|tasks|probes]\n                         registered plugins with their options and defaults\n"
     "  bench [options]        training throughput, GFLOP/s and peak memory\n"
     "\n"
     "  --version              print the version\n"

@@ -5,6 +5,7 @@
 
 #include "io/config.h"
 #include "io/h5file.h"
+#include "io/probe_groups.h"
 
 namespace poslab {
 
@@ -77,16 +78,7 @@ void write_results(const std::string& path, const RunRecord& r) {
   for (const auto& a : r.encoder_arrays) write_array(w, "/encoder", a);
 
   w.create_group("/probes");
-  for (const auto& p : r.probes) {
-    const std::string group = "/probes/" + p.name;
-    w.create_group(group);
-    if (!p.note.empty()) w.attr(group, "note", p.note);
-    for (const auto& [key, value] : p.scalars) {
-      w.attr(group, key, value);
-      w.write(group + "/" + key, {value}, {});
-    }
-    for (const auto& a : p.arrays) write_array(w, group, a);
-  }
+  for (const auto& p : r.probes) write_probe_group(w, p);
 
   if (!r.model_params.empty()) {
     w.create_group("/model");
