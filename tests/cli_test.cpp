@@ -132,3 +132,26 @@ TEST(Cli, ListShowsEveryEncoderWithOptions) {
 
 }  // namespace
 }  // namespace poslab
+
+namespace poslab {
+namespace {
+
+TEST(CliReport, SeedsOfOneConfigurationAreOneRowWithMeanAndSd) {
+  const auto a = testing::fresh_dir("report_a"), b = testing::fresh_dir("report_b");
+  const std::string exp = testing::data_path("experiments/tiny.yaml");
+  ASSERT_EQ(testing::run_poslab("run " + exp + " --out " + a.string()).exit_code, 0);
+  ASSERT_EQ(testing::run_poslab("run " + exp + " --set seed=11 --out " + b.string()).exit_code, 0);
+  const auto r = testing::run_poslab("report " + a.string() + " " + b.string() +
+                                     " --format csv --metrics exact_match --probes none.x");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // header + one row per configuration (none, learned), each over 2 seeds
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3) << r.out;
+  EXPECT_NE(r.out.find("run,encoder,seeds,exact_match@4,exact_match@8"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("learned,learned,2,"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" ± "), std::string::npos) << r.out;
+  EXPECT_EQ(testing::run_poslab("report " + a.string() + " --format pdf").exit_code, 2);
+  EXPECT_EQ(testing::run_poslab("report /no/such/folder").exit_code, 2);
+}
+
+}  // namespace
+}  // namespace poslab

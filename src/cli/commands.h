@@ -11,6 +11,7 @@ int run_command(const std::vector<std::string>& args);
 int encode_command(const std::vector<std::string>& args);
 int list_command(const std::vector<std::string>& args);
 int bench_command(const std::vector<std::string>& args);
+int report_command(const std::vector<std::string>& args);
 int probe_command(const std::vector<std::string>& args);
 
 }  // namespace poslab::cli

@@ -23,6 +23,8 @@ const char* kUsage =
     "  probe MATRIX [--probes NAME,...] [--set probe.option=value]... [--out FILE.h5]\n"
     "                         run the position probes on a matrix (file.npy or file.h5:/dataset)\n"
     "  list [encoders|tasks|probes]\n                         registered plugins with their options and defaults\n"
+    "  report RESULTS... [--format table|markdown|csv] [--metrics ...] [--probes probe.metric,...]\n"
+    "                         comparison table of results files or folders (mean ± sd over seeds)\n"
     "  bench [options]        training throughput, GFLOP/s and peak memory\n"
     "\n"
     "  --version              print the version\n"
@@ -39,7 +41,7 @@ int main(int argc, char** argv) {
   mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024);
   const std::map<std::string, int (*)(const std::vector<std::string>&)> commands = {
       {"run", run_command}, {"encode", encode_command}, {"list", list_command},
-      {"bench", bench_command}, {"probe", probe_command}};
+      {"bench", bench_command}, {"probe", probe_command}, {"report", report_command}};
   if (argc < 2) {
     std::cerr << kUsage;
     return 2;
@@ -56,7 +58,7 @@ int main(int argc, char** argv) {
   auto it = commands.find(command);
   if (it == commands.end()) {
     std::cerr << "poslab: unknown command '" << command << "'; expected one of run, encode, "
-                                                           "probe, list, bench (see poslab --help)\n";
+                                                           "probe, report, list, bench (see poslab --help)\n";
     return 2;
   }
   try {
