@@ -155,3 +155,33 @@ TEST(CliReport, SeedsOfOneConfigurationAreOneRowWithMeanAndSd) {
 
 }  // namespace
 }  // namespace poslab
+
+namespace poslab {
+namespace {
+
+TEST(CliSweep, ExpandsTheGridAndAnInterruptedSweepResumesWithTheMissingRunsOnly) {
+  const auto out = testing::fresh_dir("sweep");
+  const std::string cmd = "sweep " + testing::data_path("experiments/sweep.yaml") + " --jobs 2 --out " + out.string();
+  const auto first = testing::run_poslab(cmd);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(out))
+    if (e.path().extension() == ".h5") files.push_back(e.path());
+  ASSERT_EQ(files.size(), 4u) << first.err;
+  const auto kept = out / "sweep__name-sinusoidal__seed-2.h5";
+  ASSERT_TRUE(std::filesystem::exists(kept)) << first.err;
+  EXPECT_EQ(H5Reader(kept.string()).attr_double("/", "seed"), 2);
+
+  // "Interrupt": one run's results are missing. A rerun does that run only.
+  const auto lost = out / "sweep__name-none__seed-1.h5";
+  std::filesystem::remove(lost);
+  const auto kept_time = std::filesystem::last_write_time(kept);
+  const auto second = testing::run_poslab(cmd);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_NE(second.err.find("4 runs, 1 to do"), std::string::npos) << second.err;
+  EXPECT_TRUE(std::filesystem::exists(lost));
+  EXPECT_EQ(std::filesystem::last_write_time(kept), kept_time) << "a finished run was redone";
+}
+
+}  // namespace
+}  // namespace poslab

@@ -12,6 +12,7 @@ int encode_command(const std::vector<std::string>& args);
 int list_command(const std::vector<std::string>& args);
 int bench_command(const std::vector<std::string>& args);
 int report_command(const std::vector<std::string>& args);
+int sweep_command(const std::vector<std::string>& args);
 int probe_command(const std::vector<std::string>& args);
 
 }  // namespace poslab::cli

@@ -18,6 +18,8 @@ const char* kUsage =
     "commands:\n"
     "  run EXPERIMENT.yaml [--set key=value]... [--out DIR] [--threads N]\n"
     "                         train and evaluate every run of an experiment\n"
+    "  sweep EXPERIMENT.yaml [--jobs N]\n"
+    "                         expand grid: into runs, in parallel processes; resumes\n"
     "  encode --encoder NAME --length L --dim D [--set key=value]... --out FILE.h5\n"
     "                         write a scheme's position matrix (or bias, angles)\n"
     "  probe MATRIX [--probes NAME,...] [--set probe.option=value]... [--out FILE.h5]\n"
@@ -41,7 +43,7 @@ int main(int argc, char** argv) {
   mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024);
   const std::map<std::string, int (*)(const std::vector<std::string>&)> commands = {
       {"run", run_command}, {"encode", encode_command}, {"list", list_command},
-      {"bench", bench_command}, {"probe", probe_command}, {"report", report_command}};
+      {"bench", bench_command}, {"probe", probe_command}, {"report", report_command}, {"sweep", sweep_command}};
   if (argc < 2) {
     std::cerr << kUsage;
     return 2;
@@ -58,7 +60,7 @@ int main(int argc, char** argv) {
   auto it = commands.find(command);
   if (it == commands.end()) {
     std::cerr << "poslab: unknown command '" << command << "'; expected one of run, encode, "
-                                                           "probe, report, list, bench (see poslab --help)\n";
+                                                           "sweep, probe, report, list, bench (see poslab --help)\n";
     return 2;
   }
   try {

@@ -40,7 +40,8 @@ int run_command(const std::vector<std::string>& args) {
       ("set", po::value(&overrides)->composing(), "override a key: --set model.d_model=128")
       ("out", po::value(&out_dir), "results folder (default: output.dir of the experiment)")
       ("threads", po::value(&threads)->default_value(0), "OpenMP threads (0 = all cores)")
-      ("only", po::value<std::vector<std::string>>()->composing(), "run only the named runs");
+      ("only", po::value<std::vector<std::string>>()->composing(), "run only the named runs")
+      ("suffix", po::value<std::string>(), "append to every run's name and file name (used by sweep)");
   po::positional_options_description positional;
   positional.add("experiment", 1);
   po::variables_map vm;
@@ -58,6 +59,8 @@ int run_command(const std::vector<std::string>& args) {
     if (kept.empty()) throw ConfigError(experiment + ": --only: no run has that name");
     specs = kept;
   }
+  if (vm.count("suffix"))
+    for (auto& s : specs) s.run_name += vm["suffix"].as<std::string>();
   // Validate every run (plugins, lengths) before any training starts.
   for (const auto& spec : specs) prepare_run(spec);
 
