@@ -185,7 +185,9 @@ int report_command(const std::vector<std::string>& args) {
   rows.push_back(header);
   for (const auto& key : order) {
     const auto& runs = groups[key];
-    std::vector<std::string> row = {runs[0].run_name, runs[0].encoder, std::to_string(runs.size())};
+    // The row stands for every seed: drop a sweep's seed label from the name.
+    const std::string label = std::regex_replace(runs[0].run_name, std::regex("__seed-[^_]*"), "");
+    std::vector<std::string> row = {label, runs[0].encoder, std::to_string(runs.size())};
     for (const auto& col : columns) {
       std::vector<double> xs;
       for (const auto& r : runs) xs.push_back(r.values.count(col) ? r.values.at(col) : NAN);
