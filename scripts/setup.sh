@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what poslab needs (Debian 12 packages) if anything is missing, then configures
 # and builds into build/. Idempotent: a second run installs nothing and rebuilds only what
-# changed. Usage: scripts/setup.sh [--python]   (--python adds PyTorch and scikit-learn,
-# needed only to regenerate parity fixtures and for the PyTorch benchmark comparison)
+# changed. Usage: scripts/setup.sh [--python]   (--python adds PyTorch with OpenBLAS,
+# needed only to regenerate parity fixtures and for the PyTorch benchmark comparison;
+# without OpenBLAS Debian's torch uses the reference BLAS and is ~13x slower)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
