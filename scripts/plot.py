@@ -1,0 +1,491 @@
+#!/usr/bin/python3
+"""Plots of poslab results files (HDF5, schema_version 1) and `poslab encode` output.
+
+    scripts/plot.py matrix FILE.h5[:/dataset] [--out DIR]
+    scripts/plot.py {similarity,probes,hidden,extrapolation,attention,training,all} RESULTS...
+
+RESULTS are results files or folders (searched for *.h5). PNGs go to --out DIR, by default
+plots/ next to the first input. See docs/plots.md.
+"""
+import argparse
+import re
+import sys
+import textwrap
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import h5py  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+KNOWN_SCHEMAS = (1,)
+DEFAULT_METRICS = ["absolute_position.mae", "relative_position.error_rate",
+                   "hidden.final_mae", "attention.overall_mean_distance"]
+# metric -> (label, reference value: a number or "probe.metric" read from the same run)
+REFERENCES = {
+    "relative_position.error_rate": ("chance", 0.5),
+    "relative_position.train_error_rate": ("chance", 0.5),
+    "hidden.final_relative_error_rate": ("chance", 0.5),
+    "hidden.embedding_relative_error_rate": ("chance", 0.5),
+    "hidden.final_mae": ("baseline (guess the middle)", "hidden.baseline_mae"),
+    "hidden.embedding_mae": ("baseline (guess the middle)", "hidden.baseline_mae"),
+    "hidden.best_layer_mae": ("baseline (guess the middle)", "hidden.baseline_mae"),
+    "attention.overall_mean_distance": ("uniform attention", "attention.mean_distance_uniform"),
+    "attention.overall_entropy": ("uniform attention", "attention.entropy_uniform"),
+    "attention.overall_first_token_mass": ("uniform attention",
+                                           "attention.first_token_mass_uniform"),
+}
+plt.rcParams.update({"figure.dpi": 110, "savefig.bbox": "tight", "axes.grid": False})
+
+
+# ---------------------------------------------------------------- loading
+
+def fail(message):
+    print(f"plot.py: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def open_h5(path):
+    path = Path(path)
+    if not path.is_file():
+        fail(f"{path}: no such file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError:
+        fail(f"{path}: not an HDF5 file")
+    version = f.attrs.get("schema_version")
+    if version is None or int(version) not in KNOWN_SCHEMAS:
+        fail(f"{path}: schema_version {version} is not supported "
+             f"(known: {', '.join(map(str, KNOWN_SCHEMAS))})")
+    return f
+
+
+def text(value):
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class Run:
+    """One results file: its label and typed access to datasets and probe metrics."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.f = open_h5(path)
+        self.encoder = text(self.f.attrs.get("encoder", "?"))
+        self.label = text(self.f.attrs.get("run_name", self.path.stem))
+
+    def array(self, name):
+        obj = self.f.get(name)
+        return np.asarray(obj[()], dtype=float) if isinstance(obj, h5py.Dataset) else None
+
+    def group(self, name):
+        obj = self.f.get(name)
+        return obj if isinstance(obj, h5py.Group) else None
+
+    def probe(self, name):
+        """The probe's group, or None if it did not run or left a note (not applicable)."""
+        g = self.group(f"probes/{name}")
+        return None if g is None or "note" in g.attrs else g
+
+    def metric(self, spec):
+        """'probe.metric' -> (value or None, reason when None)."""
+        probe, _, key = spec.partition(".")
+        g = self.group(f"probes/{probe}")
+        if g is None:
+            return None, f"{probe} probe not run"
+        if "note" in g.attrs:
+            return None, text(g.attrs["note"])
+        if key not in g.attrs:
+            return None, f"no metric {key!r}"
+        return float(g.attrs[key]), ""
+
+
+def collect_runs(inputs):
+    paths = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            found = sorted(item.glob("*.h5"))
+            if not found:
+                fail(f"{item}: no *.h5 files")
+            paths += found
+        elif item.is_file():
+            paths.append(item)
+        else:
+            fail(f"{item}: no such file or folder")
+    runs = [Run(p) for p in paths]
+    labels = [r.label for r in runs]
+    for r in runs:  # the same run name from different experiments: say which
+        if labels.count(r.label) > 1:
+            r.label = f"{text(r.f.attrs.get('experiment', r.path.parent.name))}/{r.label}"
+    return runs
+
+
+def out_dir(args):
+    if args.out:
+        d = Path(args.out)
+    else:
+        first = Path(args.inputs[0].split(":/")[0])
+        d = (first if first.is_dir() else first.parent) / "plots"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def save(fig, directory, name):
+    path = Path(directory) / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
+    fig.savefig(path)
+    plt.close(fig)
+    print(path)
+    return path
+
+
+def colours(runs):
+    cmap = plt.get_cmap("tab10")
+    return {r.label: cmap(i % 10) for i, r in enumerate(runs)}
+
+
+def panel_grid(n, width=4.0, height=3.6, max_cols=4):
+    cols = min(n, max_cols)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False,
+                             layout="constrained")
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, axes.flat[:n]
+
+
+def short(reason):
+    return reason.split(" (")[0].split(": ")[-1]
+
+
+def integer_ticks(ax):
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+
+
+def not_applicable(ax, title, reason):
+    ax.set_title(title, fontsize=10)
+    ax.set_box_aspect(1)
+    ax.text(0.5, 0.5, "not applicable:\n" + "\n".join(textwrap.wrap(short(reason), 28)),
+            ha="center", va="center", transform=ax.transAxes, fontsize=9, color="0.4")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+# ---------------------------------------------------------------- plots
+
+MATRIX_DEFAULTS = ["position_matrix", "encoder/position_matrix", "bias", "encoder/bias"]
+
+
+def plot_matrix(spec, directory, vlim=None):
+    file, _, dataset = spec.partition(":/")
+    f = open_h5(file)
+    names = [dataset] if dataset else [n for n in MATRIX_DEFAULTS if n in f]
+    if not names or names[0] not in f or not isinstance(f[names[0]], h5py.Dataset):
+        found = []
+        f.visititems(lambda n, o: found.append("/" + n) if isinstance(o, h5py.Dataset)
+                     and o.ndim >= 2 else None)
+        fail(f"{file}: no dataset {'/' + dataset if dataset else 'to draw'}"
+             f" (2-D+ datasets: {', '.join(found) or 'none'})")
+    name = names[0]
+    data = np.asarray(f[name][()], dtype=float)
+    description = text(f[name].attrs.get("description", ""))
+    encoder = text(f.attrs.get("encoder", f.attrs.get("run_name", Path(file).stem)))
+    title = f"{encoder}: /{name} {list(data.shape)}"
+    if "length" in f.attrs and "dim" in f.attrs:
+        title += f"  (L={int(f.attrs['length'])}, d={int(f.attrs['dim'])})"
+    if data.ndim == 1:
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+        ax.plot(data, marker=".")
+        ax.set_xlabel("index")
+        ax.set_ylabel(name.split("/")[-1])
+        ax.set_title(title + ("\n" + description if description else ""), fontsize=10)
+        return save(fig, directory, f"{Path(file).stem}_{name}")
+    finite = data[np.isfinite(data)]
+    lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+    if lo == hi:  # e.g. an untrained T5 bias (all zeros): say so, keep a usable scale
+        description += f"{chr(10) if description else ''}(every value is {lo:g})"
+        lo, hi = lo - 1, hi + 1
+    if lo < 0 < hi or vlim:  # signed values: diverging scale centred on 0
+        v = vlim or max(abs(lo), abs(hi)) or 1.0
+        style = dict(cmap="RdBu_r", vmin=-v, vmax=v)
+    else:
+        style = dict(cmap="viridis", vmin=lo, vmax=hi)
+    if data.ndim == 2:
+        fig, ax = plt.subplots(figsize=(9, 6))
+        im = ax.imshow(data, aspect="auto", interpolation="nearest", **style)
+        ax.set_xlabel("dimension" if "position" in name else "column")
+        ax.set_ylabel("position" if "position" in name else "row")
+        fig.colorbar(im, ax=ax, label="value")
+        ax.set_title(title + ("\n" + description if description else ""), fontsize=10)
+        return save(fig, directory, f"{Path(file).stem}_{name}")
+    panels = data.reshape(-1, *data.shape[-2:])
+    lead = np.ndindex(*data.shape[:-2])
+    kinds = ["head"] if data.ndim == 3 else ["layer", "head"] + ["index"] * (data.ndim - 4)
+    fig, axes = panel_grid(len(panels), width=3.6, height=3.4)
+    for ax, panel, idx in zip(axes, panels, lead):
+        im = ax.imshow(panel, interpolation="nearest", **style)
+        ax.set_title(" ".join(f"{k} {i}" for k, i in zip(kinds, idx)), fontsize=10)
+        ax.set_xlabel("key j")
+        ax.set_ylabel("query i")
+        integer_ticks(ax)
+    fig.colorbar(im, ax=list(axes), label="value", shrink=0.8)
+    fig.suptitle(title + ("\n" + description if description else ""), fontsize=10)
+    return save(fig, directory, f"{Path(file).stem}_{name}")
+
+
+def plot_similarity(runs, directory):
+    fig, axes = panel_grid(len(runs))
+    im = None
+    for ax, r in zip(axes, runs):
+        g = r.probe("similarity")
+        if g is None:
+            not_applicable(ax, r.label, r.metric("similarity.locality")[1])
+            continue
+        im = ax.imshow(g["cosine"][()], cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
+        ax.set_title(f"{r.label}  (locality {g.attrs['locality']:.3f})", fontsize=10)
+        ax.set_xlabel("position j")
+        ax.set_ylabel("position i")
+        integer_ticks(ax)
+    if im is None:
+        plt.close(fig)
+        return print("similarity: no run has a similarity probe result; skipped")
+    fig.colorbar(im, ax=list(axes), label="cosine similarity", shrink=0.8)
+    fig.suptitle("Cosine similarity of position vectors", fontsize=12)
+    save(fig, directory, "similarity")
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    c = colours(runs)
+    for r in runs:
+        g = r.probe("similarity")
+        if g is not None:
+            ax.plot(g["mean_by_distance"][()], marker=".", color=c[r.label], label=r.label)
+    ax.axhline(0, color="0.6", lw=0.8)
+    ax.set_xlabel("distance |i − j| (positions)")
+    ax.set_ylabel("mean cosine similarity")
+    ax.set_title("Similarity of position vectors by distance")
+    ax.legend()
+    save(fig, directory, "similarity_by_distance")
+
+
+def plot_probes(runs, directory, metrics):
+    fig, axes = panel_grid(len(metrics), width=max(4.0, 0.8 * len(runs) + 1.5), height=4.0,
+                           max_cols=2)
+    c = colours(runs)
+    x = np.arange(len(runs))
+    for ax, spec in zip(axes, metrics):
+        values = [r.metric(spec) for r in runs]
+        heights = [np.nan if v is None else v for v, _ in values]
+        ax.bar(x, heights, color=[c[r.label] for r in runs])
+        top = np.nanmax(heights) if np.isfinite(heights).any() else 1.0
+        for i, (v, why) in enumerate(values):
+            if v is None:
+                ax.text(i, 0, "n/a", ha="center", va="bottom", fontsize=9, color="0.4")
+            else:
+                ax.text(i, v, f"{v:.3g}", ha="center", va="bottom", fontsize=8)
+        if spec in REFERENCES:
+            label, ref = REFERENCES[spec]
+            refs = [ref if isinstance(ref, float) else r.metric(ref)[0] for r in runs]
+            for i, v in enumerate(refs):
+                if v is not None:
+                    ax.hlines(v, i - 0.45, i + 0.45, colors="k", linestyles="--", lw=1,
+                              label=label if i == 0 or refs[0] is None else None)
+                    top = max(top, v)
+            if any(v is not None for v in refs):
+                ax.legend(fontsize=8, loc="upper right")
+        ax.set_ylim(0, 1.2 * top if top > 0 else 1)
+        ax.set_xlim(-0.6, len(runs) - 0.4)
+        ax.set_xticks(x, [r.label for r in runs], rotation=30, ha="right")
+        ax.set_title(spec)
+        missing = {}
+        for r, (v, why) in zip(runs, values):
+            if v is None:
+                missing.setdefault(short(why), []).append(r.label)
+        if missing:
+            ax.set_xlabel("\n".join(textwrap.fill(f"n/a ({', '.join(names)}): {why}", 60)
+                                    for why, names in missing.items()), fontsize=8)
+    fig.suptitle("Probe metrics across runs", fontsize=12)
+    save(fig, directory, "probes")
+
+
+def plot_hidden(runs, directory):
+    have = [r for r in runs if r.probe("hidden") is not None]
+    if not have:
+        return print("hidden: no run has a hidden probe result; skipped")
+    c = colours(runs)
+    fig, (ax_mae, ax_rel) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
+    layers, baselines = 0, set()
+    for r in have:
+        g = r.probe("hidden")
+        mae = g["mae"][()]
+        layers = max(layers, len(mae))
+        ax_mae.plot(mae, marker="o", color=c[r.label], label=r.label)
+        if "per_example_mae" in g:
+            ax_mae.plot(g["per_example_mae"][()], marker="x", ls=":", color=c[r.label],
+                        label=f"{r.label} (per example)")
+        baselines.add(float(g.attrs["baseline_mae"]))
+        ax_rel.plot(g["relative_error_rate"][()], marker="o", color=c[r.label], label=r.label)
+    for i, b in enumerate(sorted(baselines)):
+        ax_mae.axhline(b, color="k", ls="--", lw=0.8,
+                       label="baseline (guess the middle)" if i == 0 else None)
+    ax_rel.axhline(0.5, color="k", ls="--", lw=0.8, label="chance")
+    ticks = range(layers)
+    names = ["emb"] + [str(i) for i in range(1, layers - 1)] + ["final"] if layers > 1 else ["emb"]
+    for ax, ylabel, title in [
+            (ax_mae, "absolute-position MAE (positions)", "Position readable from hidden states"),
+            (ax_rel, "relative-order error rate", "Order readable from hidden states")]:
+        ax.set_xticks(ticks, names[:layers])
+        ax.set_xlabel("residual stream (emb = embedding output, final = last layer's output)")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=8)
+    save(fig, directory, "hidden")
+
+
+def plot_extrapolation(runs, directory, metric):
+    c = colours(runs)
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    train_lengths, lengths, all_nan = set(), set(), True
+    for r in runs:
+        g = r.probe("extrapolation")
+        src = "probes/extrapolation" if g is not None else "eval"
+        x, y = r.array(f"{src}/length"), r.array(f"{src}/{metric}")
+        if x is None or y is None:
+            continue
+        all_nan &= bool(np.isnan(y).all())
+        lengths.update(x.tolist())
+        ax.plot(x, y, marker="o", color=c[r.label], label=r.label)
+        if g is not None and "train_length" in g.attrs:
+            train_lengths.add(float(g.attrs["train_length"]))
+    for i, t in enumerate(sorted(train_lengths)):
+        ax.axvline(t, color="k", ls="--", lw=1,
+                   label="training length" if i == 0 else None)
+    if lengths:
+        ax.set_xticks(sorted(lengths | train_lengths))
+        ax.margins(x=0.08)
+    ax.set_xlabel("evaluation length (task units)")
+    ax.set_ylabel(metric.replace("_", " ") + (" (nats per token)" if metric == "loss" else ""))
+    if metric != "loss":
+        ax.set_ylim(-0.02, 1.02)
+    title = f"Length extrapolation: {metric.replace('_', ' ')}"
+    ax.set_title(title + ("\n(not defined for this task: all NaN)" if all_nan else ""))
+    ax.legend(fontsize=9)
+    save(fig, directory, f"extrapolation_{metric}")
+
+
+def plot_attention(runs, directory):
+    have = [r for r in runs if r.probe("attention") is not None]
+    if not have:
+        return print("attention: no run has an attention probe result; skipped")
+    for r in have:
+        maps = r.probe("attention")["example_map"][()]
+        n_layers, n_heads = maps.shape[:2]
+        fig, axes = plt.subplots(n_layers, n_heads, figsize=(2.8 * n_heads, 2.8 * n_layers),
+                                 squeeze=False, layout="constrained")
+        for (l, h), ax in np.ndenumerate(axes):
+            im = ax.imshow(maps[l, h], cmap="magma", vmin=0, vmax=1, interpolation="nearest")
+            ax.set_title(f"layer {l} head {h}", fontsize=9)
+            ax.set_xlabel("key j" if l == n_layers - 1 else "")
+            ax.set_ylabel("query i" if h == 0 else "")
+            integer_ticks(ax)
+        fig.colorbar(im, ax=list(axes.flat), label="attention probability", shrink=0.8)
+        fig.suptitle(f"{r.label}: attention maps of one example", fontsize=12)
+        save(fig, directory, f"attention_maps_{r.label}")
+
+    fig, axes = panel_grid(len(have), width=3.8, height=3.2)
+    vmax = max(float(np.nanmax(r.probe("attention")["mean_distance"][()])) for r in have)
+    for ax, r in zip(axes, have):
+        g = r.probe("attention")
+        d = g["mean_distance"][()]
+        im = ax.imshow(d, cmap="viridis", vmin=0, vmax=vmax, aspect="auto")
+        for (l, h), v in np.ndenumerate(d):
+            ax.text(h, l, f"{v:.1f}", ha="center", va="center", fontsize=9,
+                    color="white" if v < 0.6 * vmax else "black")
+        ax.set_xticks(range(d.shape[1]))
+        ax.set_yticks(range(d.shape[0]))
+        ax.set_xlabel("head")
+        ax.set_ylabel("layer")
+        ax.set_title(f"{r.label}\n(uniform: {g.attrs['mean_distance_uniform']:.2f})",
+                     fontsize=10)
+    fig.colorbar(im, ax=list(axes), label="mean attention distance (tokens)", shrink=0.8)
+    fig.suptitle("Mean attention distance per layer and head", fontsize=12)
+    save(fig, directory, "attention_distance")
+
+
+def plot_training(runs, directory):
+    c = colours(runs)
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    for r in runs:
+        step, loss = r.array("train/step"), r.array("train/loss")
+        if step is not None and loss is not None and len(step):
+            ax.plot(step, loss, color=c[r.label], label=r.label)
+    ax.set_yscale("log")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("training loss (nats per scored token)")
+    ax.set_title("Training loss")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=9)
+    save(fig, directory, "training")
+
+
+def plot_all(runs, directory):
+    plot_training(runs, directory)
+    for metric in ("token_accuracy", "exact_match", "loss"):
+        if any(r.array(f"eval/{metric}") is not None
+               and not np.isnan(r.array(f"eval/{metric}")).all() for r in runs):
+            plot_extrapolation(runs, directory, metric)
+    plot_probes(runs, directory, DEFAULT_METRICS)
+    plot_hidden(runs, directory)
+    plot_attention(runs, directory)
+    plot_similarity(runs, directory)
+    for r in runs:
+        for name in ("encoder/position_matrix", "encoder/bias"):
+            if r.array(name) is not None:
+                plot_matrix(f"{r.path}:/{name}", directory)
+
+
+# ---------------------------------------------------------------- command line
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name, help_text, many=True):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("inputs", nargs="+" if many else 1,
+                       metavar="RESULTS" if many else "FILE.h5[:/dataset]")
+        p.add_argument("--out", metavar="DIR", help="output folder (default: plots/ next to "
+                       "the first input)")
+        return p
+
+    command("matrix", "heatmap of a position matrix or per-head bias", many=False).add_argument(
+        "--vlim", type=float, help="colour scale −V..V (default: the largest |value|)")
+    command("similarity", "cosine similarity heatmaps and similarity by distance")
+    command("probes", "bar chart of probe metrics across runs").add_argument(
+        "--metric", nargs="+", default=DEFAULT_METRICS, metavar="PROBE.METRIC")
+    command("hidden", "per-layer hidden-state probe curves")
+    command("extrapolation", "an evaluation metric vs evaluation length").add_argument(
+        "--metric", default="token_accuracy", choices=["token_accuracy", "exact_match", "loss"])
+    command("attention", "example attention maps and mean distance per layer/head")
+    command("training", "training loss vs step")
+    command("all", "every applicable plot")
+    args = parser.parse_args(argv)
+
+    if args.command == "matrix":
+        file = args.inputs[0].split(":/")[0]
+        if not Path(file).is_file():
+            fail(f"{file}: no such file")
+        plot_matrix(args.inputs[0], out_dir(args), args.vlim)
+        return
+    runs = collect_runs(args.inputs)
+    directory = out_dir(args)
+    plots = {"similarity": plot_similarity, "hidden": plot_hidden, "attention": plot_attention,
+             "training": plot_training, "all": plot_all,
+             "probes": lambda rs, d: plot_probes(rs, d, args.metric),
+             "extrapolation": lambda rs, d: plot_extrapolation(rs, d, args.metric)}
+    plots[args.command](runs, directory)
+
+if __name__ == "__main__":
+    main()
