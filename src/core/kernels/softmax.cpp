@@ -5,20 +5,25 @@
 
 namespace poslab::kernels {
 
+namespace {
+using ArrR = Eigen::Array<Real, Eigen::Dynamic, 1>;
+using MapArr = Eigen::Map<ArrR>;
+using CMapArr = Eigen::Map<const ArrR>;
+}  // namespace
+
+// Rows go through Eigen's array ops so that exp (Eigen's SIMD exp, ~1 ulp) and the
+// reductions are vectorised. The reductions' order depends only on the row length, so the
+// result is the same for any thread count.
 void softmax_rows_forward(Real* scores, int T, bool causal) {
   for (int i = 0; i < T; ++i) {
     Real* row = scores + std::size_t(i) * T;
     const int n = causal ? i + 1 : T;  // keys this query may attend to
-    Real mx = row[0];
-    for (int j = 1; j < n; ++j) mx = std::max(mx, row[j]);
-    Real sum = 0;
-    for (int j = 0; j < n; ++j) {
-      row[j] = std::exp(row[j] - mx);
-      sum += row[j];
-    }
-    const Real inv = Real(1) / sum;
-    for (int j = 0; j < n; ++j) row[j] *= inv;
-    for (int j = n; j < T; ++j) row[j] = 0;
+    MapArr r(row, n);
+    const Real mx = r.maxCoeff();
+    r = (r - mx).exp();
+    const Real inv = Real(1) / r.sum();
+    r *= inv;
+    std::fill(row + n, row + T, Real(0));
   }
 }
 
@@ -26,10 +31,11 @@ void softmax_rows_backward(Real* ds, const Real* p, const Real* dp, int T, bool 
   for (int i = 0; i < T; ++i) {
     const std::size_t o = std::size_t(i) * T;
     const int n = causal ? i + 1 : T;
-    Real dot = 0;
-    for (int j = 0; j < n; ++j) dot += p[o + j] * dp[o + j];
-    for (int j = 0; j < n; ++j) ds[o + j] = p[o + j] * (dp[o + j] - dot);
-    for (int j = n; j < T; ++j) ds[o + j] = 0;
+    CMapArr pr(p + o, n), dpr(dp + o, n);
+    const Real dot = (pr * dpr).sum();
+    // ds may alias dp: the dot product above is taken before the row is written.
+    MapArr(ds + o, n) = pr * (dpr - dot);
+    std::fill(ds + o + n, ds + o + T, Real(0));
   }
 }
 
