@@ -153,8 +153,7 @@ const Real* Transformer::forward(const std::int32_t* ids, int B, int T) {
     attention_forward(l, a);
     // x_mid = x_in + att · Woᵀ + bo
     linear_forward(a.x_mid.data(), a.att.data(), params_.value(p.out_w), params_.value(p.out_b),
-                   N, D, D);
-    MapVecR(a.x_mid.data(), a.x_mid.size()) += CMapVecR(a.x_in.data(), a.x_in.size());
+                   N, D, D, a.x_in.data());
     layernorm_forward(a.ln2.data(), a.ln2_mean.data(), a.ln2_rstd.data(), a.x_mid.data(),
                       params_.value(p.ln2_w), params_.value(p.ln2_b), N, D);
     linear_forward(a.fc1.data(), a.ln2.data(), params_.value(p.fc1_w), params_.value(p.fc1_b),
@@ -162,8 +161,7 @@ const Real* Transformer::forward(const std::int32_t* ids, int B, int T) {
     gelu_forward(a.gelu.data(), a.fc1.data(), a.fc1.size());
     Real* x_out = (l + 1 < config_.layers) ? acts_[l + 1].x_in.data() : x_final_.data();
     linear_forward(x_out, a.gelu.data(), params_.value(p.fc2_w), params_.value(p.fc2_b), N, F,
-                   D);
-    MapVecR(x_out, std::size_t(N) * D) += CMapVecR(a.x_mid.data(), a.x_mid.size());
+                   D, a.x_mid.data());
   }
   layernorm_forward(lnf_.data(), lnf_mean_.data(), lnf_rstd_.data(), x_final_.data(),
                     params_.value(lnf_w_), params_.value(lnf_b_), N, D);
@@ -234,8 +232,7 @@ void Transformer::backward(const std::int32_t* targets, const std::uint8_t* mask
     linear_backward(dfc_.data(), params_.grad(p.fc2_w), params_.grad(p.fc2_b), dx_.data(),
                     a.gelu.data(), params_.value(p.fc2_w), N, F, D);
     // dfc1 = dgelu ⊙ gelu'(fc1)
-    std::fill(dfc1_.begin(), dfc1_.end(), Real(0));
-    gelu_backward(dfc1_.data(), dfc_.data(), a.fc1.data(), dfc1_.size());
+    gelu_backward(dfc1_.data(), dfc_.data(), a.fc1.data(), dfc1_.size(), /*accumulate=*/false);
     std::fill(dtmp_.begin(), dtmp_.end(), Real(0));
     linear_backward(dtmp_.data(), params_.grad(p.fc1_w), params_.grad(p.fc1_b), dfc1_.data(),
                     a.ln2.data(), params_.value(p.fc1_w), N, D, F);

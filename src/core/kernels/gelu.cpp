@@ -89,7 +89,8 @@ inline PacketF load_partial(const float* src, int count) {
   }
 }
 
-[[maybe_unused]] void gelu_backward_impl(float* dx, const float* dy, const float* x, std::size_t n) {
+[[maybe_unused]] void gelu_backward_impl(float* dx, const float* dy, const float* x, std::size_t n,
+                                         bool accumulate) {
   using namespace Eigen::internal;
   const std::size_t blocks = (n + kBlock - 1) / kBlock;
 #pragma omp parallel for schedule(static)
@@ -106,8 +107,8 @@ inline PacketF load_partial(const float* src, int count) {
                padd(one, pmul(pmul(pset1<PacketF>(3.0f * kCubic), v), v)));
       const PacketF grad = padd(pmul(half, padd(one, t)),
                                 pmul(pmul(pmul(half, v), psub(one, pmul(t, t))), du));
-      const PacketF acc = padd(load_partial(dx + i, count), pmul(load_partial(dy + i, count), grad));
-      store_partial(dx + i, acc, count);
+      const PacketF g = pmul(load_partial(dy + i, count), grad);
+      store_partial(dx + i, accumulate ? padd(load_partial(dx + i, count), g) : g, count);
     });
   }
 }
@@ -122,7 +123,7 @@ inline PacketF load_partial(const float* src, int count) {
 }
 
 [[maybe_unused]] void gelu_backward_impl(double* dx, const double* dy, const double* x,
-                                         std::size_t n) {
+                                         std::size_t n, bool accumulate) {
 #pragma omp parallel for schedule(static)
   for (std::size_t i = 0; i < n; ++i) {
     const double v = x[i];
@@ -130,15 +131,15 @@ inline PacketF load_partial(const float* src, int count) {
     const double t = std::tanh(u);
     const double du = kSqrt2OverPi * (1.0 + 3.0 * kCubic * v * v);
     const double grad = 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * du;
-    dx[i] += dy[i] * grad;
+    dx[i] = accumulate ? dx[i] + dy[i] * grad : dy[i] * grad;
   }
 }
 }  // namespace
 
 void gelu_forward(Real* y, const Real* x, std::size_t n) { gelu_forward_impl(y, x, n); }
 
-void gelu_backward(Real* dx, const Real* dy, const Real* x, std::size_t n) {
-  gelu_backward_impl(dx, dy, x, n);
+void gelu_backward(Real* dx, const Real* dy, const Real* x, std::size_t n, bool accumulate) {
+  gelu_backward_impl(dx, dy, x, n, accumulate);
 }
 
 }  // namespace poslab::kernels

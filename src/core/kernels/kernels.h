@@ -14,8 +14,10 @@ void embedding_forward(Real* out, const std::int32_t* ids, const Real* table, in
 // dtable[ids[n], :] += dout[n, :]   (serial over n: rows may repeat)
 void embedding_backward(Real* dtable, const Real* dout, const std::int32_t* ids, int N, int C);
 
-// y[N, O] = x[N, I] · wᵀ + b          w [O, I] (PyTorch layout), b [O] or null
-void linear_forward(Real* y, const Real* x, const Real* w, const Real* b, int N, int I, int O);
+// y[N, O] = x[N, I] · wᵀ + b (+ residual)   w [O, I] (PyTorch layout), b [O] or null,
+// residual [N, O] or null (may not alias y)
+void linear_forward(Real* y, const Real* x, const Real* w, const Real* b, int N, int I, int O,
+                    const Real* residual = nullptr);
 // dx += dy · w;  dw += dyᵀ · x;  db += Σ_n dy   (dx may be null)
 void linear_backward(Real* dx, Real* dw, Real* db, const Real* dy, const Real* x, const Real* w,
                      int N, int I, int O);
@@ -28,7 +30,9 @@ void layernorm_backward(Real* dx, Real* dgamma, Real* dbeta, const Real* dy, con
 
 // GELU, tanh approximation: 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))).
 void gelu_forward(Real* y, const Real* x, std::size_t n);
-void gelu_backward(Real* dx, const Real* dy, const Real* x, std::size_t n);
+// dx += dy ⊙ gelu'(x); with accumulate = false, dx = dy ⊙ gelu'(x) (dx need not be zeroed).
+void gelu_backward(Real* dx, const Real* dy, const Real* x, std::size_t n,
+                   bool accumulate = true);
 
 // Row softmax of a [T, T] score block in place; causal rows use only j <= i (the rest are
 // set to 0). Backward: ds = p ⊙ (dp − Σ_j p dp), written (not accumulated) into ds.

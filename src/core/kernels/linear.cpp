@@ -1,12 +1,33 @@
+#include <algorithm>
+
+#include <omp.h>
+
 #include "core/kernels/kernels.h"
 
 namespace poslab::kernels {
 
-void linear_forward(Real* y, const Real* x, const Real* w, const Real* b, int N, int I, int O) {
+void linear_forward(Real* y, const Real* x, const Real* w, const Real* b, int N, int I, int O,
+                    const Real* residual) {
   MapR Y(y, N, O);
   CMapR X(x, N, I), W(w, O, I);
-  Y.noalias() = X * W.transpose();
-  if (b) Y.rowwise() += CMapVecR(b, O).transpose();
+  if (!b && !residual) {
+    Y.noalias() = X * W.transpose();
+    return;
+  }
+  // Start Y at bias (+ residual), then let the GEMM accumulate into it: one pass fewer than
+  // GEMM (which zero-fills Y first) followed by separate bias and residual passes.
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; ++n) {
+    Real* yr = y + std::size_t(n) * O;
+    const Real* rr = residual ? residual + std::size_t(n) * O : nullptr;
+    if (b && rr)
+      for (int o = 0; o < O; ++o) yr[o] = rr[o] + b[o];
+    else if (b)
+      std::copy_n(b, O, yr);
+    else
+      std::copy_n(rr, O, yr);
+  }
+  Y.noalias() += X * W.transpose();
 }
 
 void linear_backward(Real* dx, Real* dw, Real* db, const Real* dy, const Real* x, const Real* w,
@@ -14,7 +35,22 @@ void linear_backward(Real* dx, Real* dw, Real* db, const Real* dy, const Real* x
   CMapR dY(dy, N, O), X(x, N, I), W(w, O, I);
   if (dx) MapR(dx, N, I).noalias() += dY * W;
   MapR(dw, O, I).noalias() += dY.transpose() * X;
-  if (db) MapVecR(db, O) += dY.colwise().sum().transpose();
+  if (db) {
+    // Column sums of dY: threads take contiguous column ranges (16-float blocks) and sum
+    // rows 0..N-1 in order, so the result does not depend on the thread count.
+    constexpr int kCols = 16;
+    const int col_blocks = (O + kCols - 1) / kCols;
+#pragma omp parallel
+    {
+      const int threads = omp_get_num_threads(), tid = omp_get_thread_num();
+      const int c0 = std::min(O, kCols * (col_blocks * tid / threads));
+      const int c1 = std::min(O, kCols * (col_blocks * (tid + 1) / threads));
+      for (int n = 0; n < N && c0 < c1; ++n) {
+        const Real* dyr = dy + std::size_t(n) * O;
+        for (int c = c0; c < c1; ++c) db[c] += dyr[c];
+      }
+    }
+  }
 }
 
 }  // namespace poslab::kernels
