@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Compares `poslab bench` with the PyTorch twin of its model (bench/pytorch_reference.py)
+# and with the machine's single-precision GEMM rate (bench/gemm_peak.py). See bench/README.md.
+#
+#   scripts/bench.sh            reference configuration (B 32, T 128, d 128, 4 layers, 4 heads,
+#                               d_ff 512, vocab 64, learned positions): poslab, PyTorch and the
+#                               GEMM rate, then a comparison table
+#   scripts/bench.sh --sweep    tokens/s of both over sequence length (64..1024 at d 128) and
+#                               width (64..512 at T 128, d_ff = 4·d)
+# Options: --threads N (default: nproc; OMP_NUM_THREADS for poslab, --threads for PyTorch)
+#          --steps N --warmup N (reference mode; default 20 and 3, as poslab bench)
+#          --quick (a few tiny steps: checks that everything runs, numbers mean nothing)
+#          --flops-cap X (sweep: batch is cut so a step costs at most X reference steps; 1)
+# Environment: POSLAB (binary, default build/poslab), TORCH_PYTHON (default /usr/bin/python3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+poslab=${POSLAB:-build/poslab}
+py=${TORCH_PYTHON:-/usr/bin/python3}
+mode=reference
+threads=$(nproc)
+steps=20
+warmup=3
+quick=0
+flops_cap=1
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+while (( $# )); do
+  case "$1" in
+    --sweep) mode=sweep ;;
+    --threads) threads=${2:?--threads needs a value}; shift ;;
+    --steps) steps=${2:?--steps needs a value}; shift ;;
+    --warmup) warmup=${2:?--warmup needs a value}; shift ;;
+    --flops-cap) flops_cap=${2:?--flops-cap needs a value}; shift ;;
+    --quick) quick=1 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "bench.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [[ ! -x "$poslab" ]]; then
+  echo "bench.sh: $poslab not found or not executable; build it first (scripts/setup.sh)" >&2
+  exit 1
+fi
+if ! "$py" -c 'import torch' 2>/dev/null; then
+  echo "bench.sh: $py cannot import torch; install it with scripts/setup.sh --python" >&2
+  exit 1
+fi
+
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# FLOPs of one training step: the formula of src/cli/bench_command.cpp (forward + backward =
+# 3 × forward; forward = 2·N·(L·(4D² + 2DF) + DV) + 4·L·B·T²·D, N = B·T).
+# args: B T D L F V
+step_flops() {
+  awk -v B="$1" -v T="$2" -v D="$3" -v L="$4" -v F="$5" -v V="$6" \
+    'BEGIN { N = B * T; printf "%.6e", 3 * (2 * N * (L * (4 * D * D + 2 * D * F) + D * V) + 4 * L * B * T * T * D) }'
+}
+
+# Runs poslab bench; prints "tokens/s ms/step GFLOP/s peak_MiB" parsed from its table row
+# (the line after the dashes) and its "peak resident memory: X MiB" line.
+# args: output-file, then poslab bench options
+run_poslab() {
+  local out=$1; shift
+  OMP_NUM_THREADS=$threads "$poslab" bench --encoder learned "$@" >"$out"
+  awk '/^-+$/ { getline; tps = $2; ms = $3; gf = $4 }
+       /^peak resident memory:/ { rss = $4 }
+       END { if (tps == "" || rss == "") exit 1; print tps, ms, gf, rss }' "$out" || {
+    echo "bench.sh: could not parse poslab bench output:" >&2; cat "$out" >&2; exit 1; }
+}
+
+# Runs the PyTorch reference; prints "tokens/s ms/step GFLOP/s peak_MiB steps" from RESULT.
+# args: output-file, then pytorch_reference.py options
+run_torch() {
+  local out=$1; shift
+  "$py" bench/pytorch_reference.py --threads "$threads" "$@" >"$out"
+  awk '/^RESULT / { for (i = 2; i <= NF; ++i) { split($i, kv, "="); r[kv[1]] = kv[2] }
+                    print r["tokens_per_second"], r["ms_per_step"], r["gflops"],
+                          r["peak_rss_mib"], r["steps"]; found = 1 }
+       END { if (!found) exit 1 }' "$out" || {
+    echo "bench.sh: no RESULT line from pytorch_reference.py:" >&2; cat "$out" >&2; exit 1; }
+}
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "threads: $threads (poslab: OMP_NUM_THREADS=$threads; PyTorch: --threads $threads)"
+echo "load average at start (1, 5, 15 min): $(loadavg)   [other load distorts every number below]"
+
+if [[ $mode == reference ]]; then
+  gemm_args=()
+  if (( quick )); then steps=2; warmup=1; gemm_args=(--n 512 --repeats 2); fi
+  config=(--batch 32 --seq-len 128 --d-model 128 --layers 4 --heads 4 --d-ff 512 --vocab 64
+          --steps "$steps" --warmup "$warmup")
+  echo
+  echo "== poslab bench ${config[*]}"
+  read -r p_tps p_ms p_gf p_rss < <(run_poslab "$log/poslab.txt" "${config[@]}")
+  cat "$log/poslab.txt"
+  echo
+  echo "== PyTorch reference (bench/pytorch_reference.py) ${config[*]}"
+  read -r t_tps t_ms t_gf t_rss t_steps < <(run_torch "$log/torch.txt" "${config[@]}")
+  cat "$log/torch.txt"
+  echo
+  echo "== GEMM rate (bench/gemm_peak.py: torch.mm, float32, default threads)"
+  "$py" bench/gemm_peak.py "${gemm_args[@]}" >"$log/gemm.txt"
+  cat "$log/gemm.txt"
+  gemm=$(awk '/^RESULT / { sub(/.*gemm_gflops=/, ""); print $1 }' "$log/gemm.txt")
+  blas=$(awk -F'BLAS: ' '/BLAS: / { print $2; exit }' "$log/gemm.txt")
+  echo
+  echo "== comparison (B 32, T 128, d 128, 4 layers, 4 heads, d_ff 512, vocab 64, learned; $steps timed steps)"
+  awk -v p_tps="$p_tps" -v p_ms="$p_ms" -v p_gf="$p_gf" -v p_rss="$p_rss" \
+      -v t_tps="$t_tps" -v t_ms="$t_ms" -v t_gf="$t_gf" -v t_rss="$t_rss" -v gemm="$gemm" 'BEGIN {
+    printf "%-22s %12s %12s %12s %12s\n", "", "tokens/s", "ms/step", "GFLOP/s", "peak RSS MiB"
+    printf "%-22s %12.0f %12.2f %12.2f %12.1f\n", "poslab", p_tps, p_ms, p_gf, p_rss
+    printf "%-22s %12.0f %12.2f %12.2f %12.1f\n", "PyTorch", t_tps, t_ms, t_gf, t_rss
+    printf "%-22s %12.2f %12.2f %12.2f %12.2f\n", "ratio poslab/PyTorch", p_tps / t_tps, p_ms / t_ms, p_gf / t_gf, p_rss / t_rss
+    printf "%-22s %12.2f GFLOP/s; poslab reaches %.0f%% of it, PyTorch %.0f%%\n", "GEMM rate (torch.mm)", gemm, 100 * p_gf / gemm, 100 * t_gf / gemm
+  }'
+  case "$blas" in
+    *blas/libblas.so*)
+      echo "note: torch (and so the PyTorch reference and the GEMM rate) uses the netlib reference"
+      echo "      BLAS ($blas), which is unoptimised and single-threaded: the GEMM"
+      echo "      rate is not the machine's peak, and PyTorch is far slower than it is with an"
+      echo "      optimised BLAS (e.g. Debian's libopenblas0-pthread as the libblas.so.3 alternative)." ;;
+  esac
+  echo "peak RSS of PyTorch includes the Python interpreter and torch libraries (~250 MiB idle)."
+else
+  ref=$(step_flops 32 128 128 4 512 64)
+  # name T D F
+  points=("T=64 64 128 512" "T=128 128 128 512" "T=256 256 128 512" "T=512 512 128 512"
+          "T=1024 1024 128 512" "d=64 128 64 256" "d=128 128 128 512" "d=256 128 256 1024"
+          "d=512 128 512 2048")
+  torch_steps=3; torch_max=10; poslab_base=8
+  if (( quick )); then torch_steps=1; torch_max=1; poslab_base=1; fi
+  echo "sweep: 4 layers, 4 heads, vocab 64, learned positions, d_ff = 4·d. The batch is cut from 32"
+  echo "where a step would cost more than $flops_cap× the reference step (B 32, T 128, d 128)"
+  echo "so that the sweep ends in minutes; tokens/s at a reduced batch is not comparable"
+  echo "across points, only between poslab and PyTorch at the same point."
+  echo "poslab: ~$poslab_base reference-steps' worth of timed steps (3..20) after 1 warmup;"
+  echo "PyTorch: 1 warmup + $torch_steps timed steps (stopping early once ${torch_max}s have passed"
+  echo "and 2 steps ran). The d=128 point is the T=128 point, measured once."
+  echo
+  declare -A measured=()
+  printf "%-7s %5s %4s %5s %3s %6s %11s %11s %8s %9s %9s\n" point T d d_ff B steps \
+    "poslab t/s" "torch t/s" ratio "poslab GF" "torch GF"
+  for p in "${points[@]}"; do
+    read -r name T D F <<<"$p"
+    B=$(awk -v ref="$ref" -v f="$(step_flops 32 "$T" "$D" 4 "$F" 64)" -v cap="$flops_cap" \
+        'BEGIN { b = int(32 * cap * ref / f + 1e-9); if (b > 32) b = 32; if (b < 1) b = 1; print b }')
+    ps=$(awk -v ref="$ref" -v f="$(step_flops "$B" "$T" "$D" 4 "$F" 64)" -v base="$poslab_base" \
+        'BEGIN { s = int(base * ref / f + 0.5); if (s < 3) s = 3; if (s > 20) s = 20; print s }')
+    (( quick )) && ps=1
+    cfg=(--batch "$B" --seq-len "$T" --d-model "$D" --layers 4 --heads 4 --d-ff "$F" --vocab 64)
+    key="$B-$T-$D-$F"
+    if [[ -z "${measured[$key]:-}" ]]; then
+      read -r p_tps p_ms p_gf p_rss < <(run_poslab "$log/poslab.txt" "${cfg[@]}" --steps "$ps" --warmup 1)
+      read -r t_tps t_ms t_gf t_rss t_steps < <(run_torch "$log/torch.txt" "${cfg[@]}" \
+          --steps "$torch_steps" --warmup 1 --max-seconds "$torch_max")
+      measured[$key]="$p_tps $p_gf $t_tps $t_gf $t_steps"
+    fi
+    read -r p_tps p_gf t_tps t_gf t_steps <<<"${measured[$key]}"
+    awk -v n="$name" -v T="$T" -v D="$D" -v F="$F" -v B="$B" -v s="$ps/$t_steps" -v pt="$p_tps" \
+        -v tt="$t_tps" -v pg="$p_gf" -v tg="$t_gf" 'BEGIN {
+      printf "%-7s %5d %4d %5d %3d %6s %11.0f %11.0f %8.2f %9.2f %9.2f\n", n, T, D, F, B, s, pt, tt, pt / tt, pg, tg }'
+  done
+  echo "(steps = poslab/PyTorch timed steps; GF = GFLOP/s by the bench_command.cpp formula)"
+fi
+echo
+echo "load average at end (1, 5, 15 min): $(loadavg)"
