@@ -17,42 +17,17 @@
 namespace poslab {
 namespace {
 
-constexpr std::int32_t kSep = 1;
-constexpr std::int32_t kFirstSymbol = 2;
-
-class CopyTask : public SequenceTask {
+class CopyTask : public SymbolTransductionTask {
  public:
-  explicit CopyTask(const Options& o) : SequenceTask(o, 1), symbols_(o.get_int("vocab")) {}
-
-  int vocab_size() const override { return kFirstSymbol + symbols_; }
-  ModelKind kind() const override { return ModelKind::Causal; }
-  bool has_exact_match() const override { return true; }
-  int sequence_length(int n) const override { return 2 * n; }
-
-  std::string token_name(int id) const override {
-    if (id == kPad) return "<pad>";
-    if (id == kSep) return "<sep>";
-    return std::to_string(id - kFirstSymbol);
-  }
+  using SymbolTransductionTask::SymbolTransductionTask;
 
  protected:
-  Example make_example(Rng& rng, Split, int n) const override {
-    std::vector<std::int32_t> answer;
-    for (int i = 0; i < n; ++i) answer.push_back(kFirstSymbol + rng.uniform_int(0, symbols_ - 1));
-    std::vector<std::int32_t> prompt = answer;
-    prompt.push_back(kSep);
-    return prompt_then_answer(prompt, answer);
+  std::vector<std::int32_t> answer_for(const std::vector<std::int32_t>& symbols) const override {
+    return symbols;
   }
-
- private:
-  int symbols_;
 };
 
-POSLAB_REGISTER_TASK(CopyTask, "copy",
-                     "repeat n random symbols after a separator (answer-only loss)",
-                     (with_length_options(16, 1, "symbols to copy",
-                                          {{"vocab", OptionSpec::Type::Int, "16",
-                                            "number of distinct symbols", 2, 1000}})))
+POSLAB_REGISTER_TASK(CopyTask, "copy", "repeat n random symbols after a separator (answer-only loss)", transduction_options("symbols to copy"))
 
 }  // namespace
 }  // namespace poslab

@@ -82,4 +82,23 @@ Batch SequenceTask::make_batch(Rng& rng, Split split, int batch_size, int min_le
   return batch;
 }
 
+std::string SymbolTransductionTask::token_name(int id) const {
+  if (id == kPad) return "<pad>";
+  if (id == kSep) return "<sep>";
+  return std::to_string(id - kFirstSymbol);
+}
+
+Example SymbolTransductionTask::make_example(Rng& rng, Split, int n) const {
+  std::vector<std::int32_t> symbols;
+  for (int i = 0; i < n; ++i) symbols.push_back(kFirstSymbol + rng.uniform_int(0, symbols_ - 1));
+  std::vector<std::int32_t> prompt = symbols;
+  prompt.push_back(kSep);
+  return prompt_then_answer(prompt, answer_for(symbols));
+}
+
+std::vector<OptionSpec> transduction_options(const std::string& length_unit) {
+  return with_length_options(16, 1, length_unit,
+                             {{"vocab", OptionSpec::Type::Int, "16", "number of distinct symbols", 2, 1000}});
+}
+
 }  // namespace poslab

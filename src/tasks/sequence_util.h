@@ -71,4 +71,34 @@ class SequenceTask : public Task {
   int max_length_;
 };
 
+// The string-transduction family (copy, reverse, sort): n random symbols, SEP, then the
+// answer computed from those symbols; only the answer is scored. Tokens: 0 PAD, 1 SEP,
+// 2..vocab+1 the symbols (rendered "0".."vocab-1"). Model sequence length 2n. Each task
+// says only how its answer follows from the symbols.
+class SymbolTransductionTask : public SequenceTask {
+ public:
+  static constexpr std::int32_t kSep = 1;
+  static constexpr std::int32_t kFirstSymbol = 2;
+
+  explicit SymbolTransductionTask(const Options& o)
+      : SequenceTask(o, 1), symbols_(o.get_int("vocab")) {}
+
+  int vocab_size() const override { return kFirstSymbol + symbols_; }
+  ModelKind kind() const override { return ModelKind::Causal; }
+  bool has_exact_match() const override { return true; }
+  int sequence_length(int n) const override { return 2 * n; }
+  std::string token_name(int id) const override;
+
+ protected:
+  // The answer for the symbols (ids >= kFirstSymbol) that precede the separator.
+  virtual std::vector<std::int32_t> answer_for(const std::vector<std::int32_t>& symbols) const = 0;
+  Example make_example(Rng& rng, Split split, int n) const override;
+
+ private:
+  int symbols_;
+};
+
+// The `vocab` option every transduction task declares, after the length options.
+std::vector<OptionSpec> transduction_options(const std::string& length_unit);
+
 }  // namespace poslab

@@ -20,43 +20,19 @@
 namespace poslab {
 namespace {
 
-constexpr std::int32_t kSep = 1;
-constexpr std::int32_t kFirstSymbol = 2;
-
-class SortTask : public SequenceTask {
+class SortTask : public SymbolTransductionTask {
  public:
-  explicit SortTask(const Options& o) : SequenceTask(o, 1), symbols_(o.get_int("vocab")) {}
-
-  int vocab_size() const override { return kFirstSymbol + symbols_; }
-  ModelKind kind() const override { return ModelKind::Causal; }
-  bool has_exact_match() const override { return true; }
-  int sequence_length(int n) const override { return 2 * n; }
-
-  std::string token_name(int id) const override {
-    if (id == kPad) return "<pad>";
-    if (id == kSep) return "<sep>";
-    return std::to_string(id - kFirstSymbol);
-  }
+  using SymbolTransductionTask::SymbolTransductionTask;
 
  protected:
-  Example make_example(Rng& rng, Split, int n) const override {
-    std::vector<std::int32_t> prompt;
-    for (int i = 0; i < n; ++i) prompt.push_back(kFirstSymbol + rng.uniform_int(0, symbols_ - 1));
-    std::vector<std::int32_t> answer = prompt;
-    std::sort(answer.begin(), answer.end());
-    prompt.push_back(kSep);
-    return prompt_then_answer(prompt, answer);
+  std::vector<std::int32_t> answer_for(const std::vector<std::int32_t>& symbols) const override {
+    std::vector<std::int32_t> sorted = symbols;
+    std::sort(sorted.begin(), sorted.end());
+    return sorted;
   }
-
- private:
-  int symbols_;
 };
 
-POSLAB_REGISTER_TASK(SortTask, "sort",
-                     "write n random symbols in ascending order after a separator",
-                     (with_length_options(16, 1, "symbols to sort",
-                                          {{"vocab", OptionSpec::Type::Int, "16",
-                                            "number of distinct symbols", 2, 1000}})))
+POSLAB_REGISTER_TASK(SortTask, "sort", "write n random symbols in ascending order after a separator", transduction_options("symbols to sort"))
 
 }  // namespace
 }  // namespace poslab
