@@ -18,14 +18,7 @@ import statistics
 import sys
 import time
 
-
-def blas_library():
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = {line.split()[-1] for line in maps if "blas" in line.lower() and "/" in line}
-    except OSError:
-        return "unknown"
-    return ", ".join(sorted(os.path.realpath(p) for p in paths)) or "none mapped"
+from blas_info import blas_library
 
 
 def main(argv=None):

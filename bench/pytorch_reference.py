@@ -29,6 +29,8 @@ import resource
 import sys
 import time
 
+from blas_info import blas_library
+
 try:
     import torch
     import torch.nn as nn
@@ -108,16 +110,6 @@ class Transformer(nn.Module):
         for b in self.blocks:
             decayed += [b.qkv.weight, b.out.weight, b.fc1.weight, b.fc2.weight]
         return decayed
-
-
-def blas_library():
-    """The BLAS shared object this process has mapped (torch's CPU matmuls go through it)."""
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = {line.split()[-1] for line in maps if "blas" in line.lower() and "/" in line}
-    except OSError:
-        return "unknown"
-    return ", ".join(sorted(os.path.realpath(p) for p in paths)) or "none mapped"
 
 
 def main(argv=None):

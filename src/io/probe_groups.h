@@ -10,6 +10,9 @@
 
 namespace poslab {
 
+// Writes a NamedArray as the dataset "<group>/<name>" with its "description" attribute.
+void write_named_array(H5Writer& writer, const std::string& group, const NamedArray& array);
+
 // Writes the group "<parent>/<probe.name>" (parent e.g. "/probes").
 void write_probe_group(H5Writer& writer, const ProbeRecord& probe,
                        const std::string& parent = "/probes");

@@ -18,12 +18,6 @@ std::string now_iso8601() {
   return buf;
 }
 
-void write_array(H5Writer& w, const std::string& group, const NamedArray& a) {
-  const std::string path = group + "/" + a.name;
-  w.write(path, a.data, a.shape);
-  if (!a.description.empty()) w.attr(path, "description", a.description);
-}
-
 void write_series(H5Writer& w, const std::string& path, const std::vector<double>& v,
                   const std::string& units) {
   w.write(path, v, {v.size()});
@@ -75,14 +69,14 @@ void write_results(const std::string& path, const RunRecord& r) {
 
   w.create_group("/encoder");
   w.attr("/encoder", "name", r.encoder);
-  for (const auto& a : r.encoder_arrays) write_array(w, "/encoder", a);
+  for (const auto& a : r.encoder_arrays) write_named_array(w, "/encoder", a);
 
   w.create_group("/probes");
   for (const auto& p : r.probes) write_probe_group(w, p);
 
   if (!r.model_params.empty()) {
     w.create_group("/model");
-    for (const auto& a : r.model_params) write_array(w, "/model", a);
+    for (const auto& a : r.model_params) write_named_array(w, "/model", a);
   }
   w.commit();
 }
