@@ -2,7 +2,7 @@
 """Plots of poslab results files (HDF5, schema_version 1) and `poslab encode` output.
 
     scripts/plot.py matrix FILE.h5[:/dataset] [--out DIR]
-    scripts/plot.py {similarity,probes,hidden,extrapolation,attention,training,all} RESULTS...
+    scripts/plot.py {similarity,probes,hidden,extrapolation,grid,attention,training,all} RESULTS...
 
 RESULTS are results files or folders (searched for *.h5). PNGs go to --out DIR, by default
 plots/ next to the first input. See docs/plots.md.
@@ -375,6 +375,58 @@ def plot_extrapolation(runs, directory, metric):
     save(fig, directory, f"extrapolation_{metric}")
 
 
+def plot_grid(runs, directory, metric, error):
+    """A sweep's evaluation metric as grouped bars: one group per run (its name before the
+    first "__"), one bar per grid setting (the rest of the name, seeds averaged with the
+    spread over seeds as an error bar), one panel per evaluation length."""
+    table = {}  # (run, setting) -> {length: [values over seeds]}
+    runs_order, settings_order = [], []
+    for r in runs:
+        name = re.sub(r"__seed-[^_]*", "", text(r.f.attrs.get("run_name", r.path.stem)))
+        base, _, setting = name.partition("__")
+        setting = setting.replace("__", ", ") or "(no grid)"
+        x, y = r.array("eval/length"), r.array(f"eval/{metric}")
+        if x is None or y is None:
+            continue
+        runs_order += [base] if base not in runs_order else []
+        settings_order += [setting] if setting not in settings_order else []
+        for length, value in zip(x, y):
+            table.setdefault((base, setting), {}).setdefault(int(length), []).append(value)
+    if not table:
+        return print(f"grid: no run has eval/{metric}; skipped")
+    lengths = sorted({n for cell in table.values() for n in cell})
+    settings_order.sort(key=lambda s: [float(t) if re.fullmatch(r"[0-9.]+", t) else t
+                                       for t in re.split(r"-(?=[0-9.]+$)", s)])
+    fig, axes = plt.subplots(len(lengths), 1, figsize=(max(7, 1.1 * len(runs_order) * max(1, len(settings_order) / 2.5)),
+                                                      3.6 * len(lengths)), squeeze=False)
+    width = 0.8 / len(settings_order)
+    cmap = plt.get_cmap("tab10")
+    for ax, length in zip(axes[:, 0], lengths):
+        for k, setting in enumerate(settings_order):
+            means, sds = [], []
+            for base in runs_order:
+                v = np.asarray(table.get((base, setting), {}).get(length, [np.nan]), dtype=float)
+                v = 100 * (1 - v) if error else v
+                means.append(np.nanmean(v) if not np.isnan(v).all() else np.nan)
+                sds.append(np.nanstd(v, ddof=1) if np.sum(~np.isnan(v)) > 1 else 0)
+            xs = np.arange(len(runs_order)) + (k - (len(settings_order) - 1) / 2) * width
+            bars = ax.bar(xs, np.nan_to_num(means), width, yerr=sds, color=cmap(k % 10),
+                          label=setting, capsize=2)
+            for bar, m in zip(bars, means):
+                ax.annotate("n/a" if np.isnan(m) else f"{m:.1f}" if error else f"{m:.2f}",
+                            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                            ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(np.arange(len(runs_order)), runs_order)
+        what = f"error % (100·(1 − {metric.replace('_', ' ')}))" if error else metric.replace("_", " ")
+        ax.set_ylabel(what)
+        ax.set_title(f"{what} at evaluation length {length}")
+        if not error and metric != "loss":
+            ax.set_ylim(0, 1.08)
+        ax.legend(fontsize=8, title="grid setting", title_fontsize=8)
+    fig.tight_layout()
+    save(fig, directory, f"grid_{'error_' if error else ''}{metric}")
+
+
 def plot_attention(runs, directory):
     have = [r for r in runs if r.probe("attention") is not None]
     if not have:
@@ -468,6 +520,10 @@ def main(argv=None):
     command("hidden", "per-layer hidden-state probe curves")
     command("extrapolation", "an evaluation metric vs evaluation length").add_argument(
         "--metric", default="token_accuracy", choices=["token_accuracy", "exact_match", "loss"])
+    grid = command("grid", "a sweep's evaluation metric as grouped bars (run x grid setting)")
+    grid.add_argument("--metric", default="token_accuracy",
+                      choices=["token_accuracy", "exact_match", "loss", "perplexity"])
+    grid.add_argument("--error", action="store_true", help="plot the error %%, 100·(1 − metric)")
     command("attention", "example attention maps and mean distance per layer/head")
     command("training", "training loss vs step")
     command("all", "every applicable plot")
@@ -484,7 +540,8 @@ def main(argv=None):
     plots = {"similarity": plot_similarity, "hidden": plot_hidden, "attention": plot_attention,
              "training": plot_training, "all": plot_all,
              "probes": lambda rs, d: plot_probes(rs, d, args.metric),
-             "extrapolation": lambda rs, d: plot_extrapolation(rs, d, args.metric)}
+             "extrapolation": lambda rs, d: plot_extrapolation(rs, d, args.metric),
+             "grid": lambda rs, d: plot_grid(rs, d, args.metric, args.error)}
     plots[args.command](runs, directory)
 
 if __name__ == "__main__":

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Length generalization study: sweep, report, accuracy-vs-length curves per task.
+# Usage: experiments/length_generalization/run.sh [--quick]
+source "$(dirname "$0")/../../scripts/study.sh" "$@"
+
+study_sweep
+for task in copy reverse sort; do
+  echo "== $task: exact match and token accuracy at 8 (trained), 16, 24, 32 (4x)"
+  "$POSLAB" report "$RESULTS"/*__name-$task.h5 --metrics exact_match,token_accuracy
+  /usr/bin/python3 "$ROOT/scripts/plot.py" extrapolation "$RESULTS"/*__name-$task.h5 \
+    --metric token_accuracy --out "$RESULTS/plots/$task"
+  /usr/bin/python3 "$ROOT/scripts/plot.py" extrapolation "$RESULTS"/*__name-$task.h5 \
+    --metric exact_match --out "$RESULTS/plots/$task"
+done
+/usr/bin/python3 "$ROOT/scripts/plot.py" attention "$RESULTS"/*__name-copy.h5 --out "$RESULTS/plots/copy"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Position matrices study: the seed article's sinusoid picture and its counterpart for
+# every scheme — fixed formulas from `poslab encode` (L = 100, d = 512), trained tables
+# from the experiment's char-LM runs — plus the probes' table.
+# Usage: experiments/position_matrices/run.sh [--quick]
+source "$(dirname "$0")/../../scripts/study.sh" "$@"
+
+ENCODED="$STUDY/encoded"
+mkdir -p "$ENCODED"
+for scheme in sinusoidal rope alibi t5 learned; do
+  "$POSLAB" encode --encoder "$scheme" --length 100 --dim 512 --out "$ENCODED/$scheme.h5"
+done
+plot() { /usr/bin/python3 "$ROOT/scripts/plot.py" matrix "$@" --out "$ENCODED/plots"; }
+plot "$ENCODED/sinusoidal.h5"             # the seed article's figure (n=10000, L=100, d=512)
+plot "$ENCODED/rope.h5:/position_matrix"  # RoPE's (cos, sin) of pos·θ_m
+plot "$ENCODED/rope.h5:/angles" --vlim 3.2
+plot "$ENCODED/alibi.h5"                  # -m_h |i - j| per head
+plot "$ENCODED/t5.h5:/bucket"             # T5: the log-bucket of each distance j - i
+plot "$ENCODED/learned.h5"                # learned table at initialisation: N(0, 0.02)
+echo "== probes on the encoded matrices (d = 512, L = 100)"
+for scheme in sinusoidal rope learned; do
+  echo "-- $scheme"
+  "$POSLAB" probe "$ENCODED/$scheme.h5:/position_matrix" --probes absolute_position,relative_position,similarity \
+    --out "$ENCODED/${scheme}_probes.h5"
+done
+
+study_sweep
+echo "== trained char-LM (L = 100, d = 64): loss and probes of each scheme's positions"
+"$POSLAB" report "$RESULTS" --metrics loss,perplexity \
+  --probes absolute_position.mae,absolute_position.r2,relative_position.error_rate,similarity.locality,hidden.emb_mae,hidden.final_mae
+study_plots
+for layer in 0 1; do
+  /usr/bin/python3 "$ROOT/scripts/plot.py" matrix "$RESULTS/shaw.h5:/encoder/layers.$layer.key" --out "$RESULTS/plots"
+done

@@ -1,0 +1,40 @@
+# Shared by experiments/*/run.sh (sourced, not run): pick the full or quick profile,
+# run the study's sweep, and draw its plots. A study's run.sh adds what is its own
+# (report columns, extra matrices or probes).
+#
+#   source "$(dirname "$0")/../../scripts/study.sh" "$@"   # sets the variables below
+#   STUDY    the study folder (absolute)
+#   PROFILE  experiment.yaml, or quick.yaml with --quick
+#   RESULTS  results/ or results_quick/ inside STUDY
+#   POSLAB   the built CLI (build/poslab; run scripts/setup.sh first)
+set -euo pipefail
+
+STUDY="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$STUDY/../.." && pwd)"
+POSLAB="$ROOT/build/poslab"
+PROFILE="experiment.yaml"
+RESULTS="$STUDY/results"
+for arg in "$@"; do
+  case "$arg" in
+    --quick) PROFILE="quick.yaml"; RESULTS="$STUDY/results_quick" ;;
+    -h|--help) echo "usage: $0 [--quick]   (--quick: the study's quick profile, results_quick/)"; exit 0 ;;
+    *) echo "error: $0: unknown argument '$arg'; expected --quick or nothing" >&2; exit 2 ;;
+  esac
+done
+if [[ ! -x "$POSLAB" ]]; then
+  echo "error: $POSLAB not found; build first: bash scripts/setup.sh" >&2
+  exit 2
+fi
+
+# Runs the sweep with one single-threaded run per core: for these small models two
+# processes use 2 cores better than one process with two threads. Reruns skip finished runs.
+study_sweep() {
+  local jobs
+  jobs="$(nproc)"
+  "$POSLAB" sweep "$STUDY/$PROFILE" --jobs "$jobs" --threads 1
+}
+
+# Every applicable plot of the results, into RESULTS/plots/.
+study_plots() {
+  /usr/bin/python3 "$ROOT/scripts/plot.py" all "$RESULTS" "$@"
+}
