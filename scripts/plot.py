@@ -344,10 +344,16 @@ def plot_hidden(runs, directory):
     save(fig, directory, "hidden")
 
 
+def without_seed(label):
+    """A sweep's run name without its seed label: the seeds of one configuration share it."""
+    return re.sub(r"__seed-[^_]*", "", label)
+
+
 def plot_extrapolation(runs, directory, metric):
-    c = colours(runs)
+    """One line per configuration (a sweep's seeds are averaged, their sd shaded)."""
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     train_lengths, lengths, all_nan = set(), set(), True
+    curves = {}  # configuration label -> (x, [y per seed])
     for r in runs:
         g = r.probe("extrapolation")
         src = "probes/extrapolation" if g is not None else "eval"
@@ -356,9 +362,18 @@ def plot_extrapolation(runs, directory, metric):
             continue
         all_nan &= bool(np.isnan(y).all())
         lengths.update(x.tolist())
-        ax.plot(x, y, marker="o", color=c[r.label], label=r.label)
+        curves.setdefault(without_seed(r.label), (x, []))[1].append(y)
         if g is not None and "train_length" in g.attrs:
             train_lengths.add(float(g.attrs["train_length"]))
+    cmap = plt.get_cmap("tab10")
+    for i, (label, (x, ys)) in enumerate(curves.items()):
+        ys = np.array([y for y in ys if len(y) == len(x)])
+        mean = ys.mean(axis=0)
+        seeds = f" ({len(ys)} seeds)" if len(ys) > 1 else ""
+        ax.plot(x, mean, marker="o", color=cmap(i % 10), label=label + seeds)
+        if len(ys) > 1:
+            sd = ys.std(axis=0, ddof=1)
+            ax.fill_between(x, mean - sd, mean + sd, color=cmap(i % 10), alpha=0.15, lw=0)
     for i, t in enumerate(sorted(train_lengths)):
         ax.axvline(t, color="k", ls="--", lw=1,
                    label="training length" if i == 0 else None)
@@ -377,26 +392,33 @@ def plot_extrapolation(runs, directory, metric):
 
 def plot_grid(runs, directory, metric, error):
     """A sweep's evaluation metric as grouped bars: one group per run (its name before the
-    first "__"), one bar per grid setting (the rest of the name, seeds averaged with the
-    spread over seeds as an error bar), one panel per evaluation length."""
+    first "__"), one bar per setting — the grid values in the rest of the name, and each
+    evaluation variant (/eval/variants/<name>, the same model on changed task options) —
+    seeds averaged with the spread over seeds as an error bar; one panel per length."""
     table = {}  # (run, setting) -> {length: [values over seeds]}
     runs_order, settings_order = [], []
     for r in runs:
-        name = re.sub(r"__seed-[^_]*", "", text(r.f.attrs.get("run_name", r.path.stem)))
-        base, _, setting = name.partition("__")
-        setting = setting.replace("__", ", ") or "(no grid)"
-        x, y = r.array("eval/length"), r.array(f"eval/{metric}")
-        if x is None or y is None:
-            continue
-        runs_order += [base] if base not in runs_order else []
-        settings_order += [setting] if setting not in settings_order else []
-        for length, value in zip(x, y):
-            table.setdefault((base, setting), {}).setdefault(int(length), []).append(value)
+        name = without_seed(text(r.f.attrs.get("run_name", r.path.stem)))
+        base, _, grid_setting = name.partition("__")
+        grid_setting = grid_setting.replace("__", ", ")
+        variants = r.group("eval/variants")
+        sources = [("eval", "")] + [(f"eval/variants/{v}", v) for v in (variants or {})]
+        for group, variant in sources:
+            x, y = r.array(f"{group}/length"), r.array(f"{group}/{metric}")
+            if x is None or y is None:
+                continue
+            setting = ", ".join(s for s in (grid_setting, variant) if s) or "as trained"
+            runs_order += [base] if base not in runs_order else []
+            settings_order += [setting] if setting not in settings_order else []
+            for length, value in zip(x, y):
+                table.setdefault((base, setting), {}).setdefault(int(length), []).append(value)
     if not table:
         return print(f"grid: no run has eval/{metric}; skipped")
     lengths = sorted({n for cell in table.values() for n in cell})
-    settings_order.sort(key=lambda s: [float(t) if re.fullmatch(r"[0-9.]+", t) else t
-                                       for t in re.split(r"-(?=[0-9.]+$)", s)])
+    # "as trained" first; grid values in numeric order ("variables-3" before "variables-10")
+    settings_order.sort(key=lambda s: (s != "as trained", [
+        (0, float(t), "") if re.fullmatch(r"[0-9.]+", t) else (1, 0.0, t)
+        for t in re.split(r"-(?=[0-9.]+$)", s)]))
     fig, axes = plt.subplots(len(lengths), 1, figsize=(max(7, 1.1 * len(runs_order) * max(1, len(settings_order) / 2.5)),
                                                       3.6 * len(lengths)), squeeze=False)
     width = 0.8 / len(settings_order)
@@ -422,7 +444,7 @@ def plot_grid(runs, directory, metric, error):
         ax.set_title(f"{what} at evaluation length {length}")
         if not error and metric != "loss":
             ax.set_ylim(0, 1.08)
-        ax.legend(fontsize=8, title="grid setting", title_fontsize=8)
+        ax.legend(fontsize=8, title="setting", title_fontsize=8)
     fig.tight_layout()
     save(fig, directory, f"grid_{'error_' if error else ''}{metric}")
 

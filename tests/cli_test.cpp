@@ -95,8 +95,47 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"bad_learned_too_short.yaml", "", {"bad_learned_too_short.yaml", "encoder.max_length", "16"}},
         BadCase{"bad_second_run.yaml", "", {"bad_second_run.yaml", "encoder.bsae", "unknown key"}},
         BadCase{"tiny.yaml", "--set model.heads=3", {"model.heads"}},
-        BadCase{"tiny.yaml", "--set encoder.name=nosuch", {"encoder.name", "nosuch"}}),
+        BadCase{"tiny.yaml", "--set encoder.name=nosuch", {"encoder.name", "nosuch"}},
+        BadCase{"bad_variant.yaml", "", {"bad_variant.yaml", "eval.variants.sparse.eval_p_ignroe", "unknown key"}},
+        BadCase{"variants.yaml", "--set eval.variants.sparse.eval_p_ignroe=0.5",
+                {"--set", "eval.variants.sparse.eval_p_ignroe", "unknown key"}},
+        BadCase{"variants.yaml", "--set eval.variants.sparse.eval_p_ignore=2",
+                {"eval.variants.sparse.eval_p_ignore", "between"}},
+        BadCase{"variants.yaml", "--set eval.variants.sparse.name=copy",
+                {"eval.variants.sparse.name", "keeps the run's task"}},
+        BadCase{"variants.yaml", "--set eval.variants.sparse={}", {"eval.variants.sparse", "non-empty mapping"}},
+        BadCase{"variants.yaml", "--set eval.variants=[1]", {"eval.variants", "mapping from variant name"}}),
     [](const auto& info) { return "case" + std::to_string(info.index); });
+
+// eval.variants: the trained model is evaluated once more per variant, and the variants
+// leave training and the task-as-trained evaluation bit-for-bit as they were.
+TEST(Cli, EvalVariantsEvaluateTheSameModelOnChangedTaskOptions) {
+  const auto out = fresh_dir("variants");
+  const auto r = run_poslab("run " + data_path("experiments/variants.yaml") + " --out " + out.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("sparse"), std::string::npos) << r.out;
+  H5Reader plain((out / "plain.h5").string()), with((out / "with_variants.h5").string());
+  EXPECT_FALSE(plain.exists("/eval/variants"));
+  EXPECT_EQ(with.members("/eval/variants"), (std::vector<std::string>{"dense", "sparse"}));
+  EXPECT_EQ(plain.read("/train/loss"), with.read("/train/loss"));
+  EXPECT_EQ(plain.read("/eval/token_accuracy"), with.read("/eval/token_accuracy"));
+  for (const std::string v : {"dense", "sparse"}) {
+    const std::string g = "/eval/variants/" + v;
+    EXPECT_EQ(with.read(g + "/length"), (std::vector<double>{6, 12}));
+    EXPECT_EQ(with.read(g + "/token_accuracy").size(), 2u);
+    EXPECT_NE(with.attr_string(g, "task_options").find("eval_p_ignore"), std::string::npos);
+  }
+  // Different data: a dense variant has more reads per sequence than the training density.
+  EXPECT_NE(with.read("/eval/variants/dense/loss"), with.read("/eval/loss"));
+
+  const auto report = run_poslab("report " + out.string() + " --metrics token_accuracy");
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  const auto header = report.out.substr(0, report.out.find('\n'));
+  const auto at = [&](const std::string& c) { return header.find(c); };
+  ASSERT_NE(at("token_accuracy@6/sparse"), std::string::npos) << header;
+  EXPECT_LT(at("token_accuracy@6 "), at("token_accuracy@6/dense")) << header;
+  EXPECT_LT(at("token_accuracy@6/sparse"), at("token_accuracy@12 ")) << header;
+}
 
 TEST(Cli, UsageErrorsExitTwo) {
   EXPECT_EQ(run_poslab("").exit_code, 2);

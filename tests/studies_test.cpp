@@ -31,8 +31,8 @@ TEST_P(Studies, FullAndQuickProfilesValidateEveryRun) {
 
 INSTANTIATE_TEST_SUITE_P(Experiments, Studies,
                          ::testing::Values(StudyCase{"position_matrices", 4}, StudyCase{"wang_chen_2020", 4},
-                                           StudyCase{"cope_counting", 12}, StudyCase{"length_generalization", 21},
-                                           StudyCase{"flip_flop", 24}),
+                                           StudyCase{"cope_counting", 12}, StudyCase{"length_generalization", 63},
+                                           StudyCase{"flip_flop", 8}),
                          [](const auto& info) { return std::string(info.param.study); });
 
 // The smallest quick case: CoPE counting with three variables, two schemes, a few steps.

@@ -16,12 +16,12 @@ TEST_P(TaskLearning, LossFallsClearlyBelowItsStart) {
   for (const auto& spec : specs) {
     if (spec.run_name != GetParam()) continue;
     PreparedRun run = prepare_run(spec);
-    RunRecord untrained;
-    evaluate_length(run, run.eval_lengths[0], untrained);
+    EvalSeries untrained;
+    evaluate_length(run, *run.task, run.eval_lengths[0], untrained);
     const RunRecord r = train_and_evaluate(run, nullptr);
-    ASSERT_EQ(r.eval_loss.size(), 1u);
-    EXPECT_LT(r.eval_loss[0], 0.75 * untrained.eval_loss[0])
-        << GetParam() << ": held-out loss " << untrained.eval_loss[0] << " -> " << r.eval_loss[0];
+    ASSERT_EQ(r.eval.loss.size(), 1u);
+    EXPECT_LT(r.eval.loss[0], 0.75 * untrained.loss[0])
+        << GetParam() << ": held-out loss " << untrained.loss[0] << " -> " << r.eval.loss[0];
     return;
   }
   FAIL() << "no run named " << GetParam();

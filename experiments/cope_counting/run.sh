@@ -9,3 +9,5 @@ echo "== exact match at 16 statements (trained) and 32 (2x); error rate = 1 - ex
 /usr/bin/python3 "$ROOT/scripts/plot.py" grid "$RESULTS" --metric exact_match --error \
   --out "$RESULTS/plots"
 /usr/bin/python3 "$ROOT/scripts/plot.py" training "$RESULTS" --out "$RESULTS/plots"
+echo "== baseline: always answering the most frequent value (simulated programs)"
+/usr/bin/python3 "$STUDY/baseline.py"

@@ -4,8 +4,7 @@
 source "$(dirname "$0")/../../scripts/study.sh" "$@"
 
 study_sweep
-echo "== read accuracy: eval-p-ignore-0.8 in distribution, 0.98 sparse, 0.1 dense (error = 1 - accuracy)"
+echo "== read accuracy at 32 pairs: as trained (p_ignore 0.8), /sparse (0.98), /dense (0.1); error = 1 - accuracy"
 "$POSLAB" report "$RESULTS" --metrics token_accuracy --decimals 4
-/usr/bin/python3 "$ROOT/scripts/plot.py" grid "$RESULTS" --metric token_accuracy --error \
-  --out "$RESULTS/plots"
-/usr/bin/python3 "$ROOT/scripts/plot.py" training "$RESULTS"/*eval-p-ignore-0.8.h5 --out "$RESULTS/plots"
+/usr/bin/python3 "$ROOT/scripts/plot.py" grid "$RESULTS" --metric token_accuracy --error --out "$RESULTS/plots"
+/usr/bin/python3 "$ROOT/scripts/plot.py" training "$RESULTS" --out "$RESULTS/plots"

@@ -5,10 +5,20 @@
 source "$(dirname "$0")/../../scripts/study.sh" "$@"
 
 study_sweep
-echo "== probes on the trained models (MAE in positions; error rates; locality = mean cosine of neighbours)"
+echo "== probes on the trained models (MAE in positions; error rates; locality = neighbours' cosine minus the mean over distances)"
 "$POSLAB" report "$RESULTS" --metrics loss,perplexity \
-  --probes absolute_position.mae,absolute_position.r2,relative_position.error_rate,similarity.locality,hidden.emb_mae,hidden.final_mae,hidden.baseline_mae
+  --probes absolute_position.mae,absolute_position.r2,relative_position.error_rate,similarity.locality,hidden.embedding_mae,hidden.final_mae,hidden.baseline_mae,hidden.final_relative_error_rate
 echo "== GPT-2 small, wpe rows 0..63 (tests/data/gpt2_wpe_first64.npy)"
 mkdir -p "$STUDY/gpt2"
 "$POSLAB" probe "$ROOT/tests/data/gpt2_wpe_first64.npy" --out "$STUDY/gpt2/gpt2_wpe_probes.h5"
+# Control: a random Gaussian matrix of the same shape and per-entry scale. With d = 768 > 64
+# positions a linear probe can fit anything in-sample; cross-validation keeps it honest, and
+# this control shows what "no position information" scores.
+echo "== control: random Gaussian [64, 768] with GPT-2's standard deviation"
+/usr/bin/python3 -c "
+import numpy as np, sys
+w = np.load(sys.argv[1])
+np.save(sys.argv[2], np.random.default_rng(0).normal(0, w.std(), w.shape).astype(np.float32))
+" "$ROOT/tests/data/gpt2_wpe_first64.npy" "$STUDY/gpt2/random_64x768.npy"
+"$POSLAB" probe "$STUDY/gpt2/random_64x768.npy" --out "$STUDY/gpt2/random_probes.h5"
 study_plots

@@ -64,12 +64,19 @@ RunNumbers read_run(const std::string& path, const std::vector<std::string>& met
   const std::string config = f.read_string("/config");
   r.group_key = f.attr_string("/", "experiment") + "\n" +
                 std::regex_replace(config, std::regex("(^|\n)seed: [0-9]+"), "$1");
-  const auto lengths = f.read("/eval/length");
-  for (const auto& m : metrics) {
-    const auto v = f.read("/eval/" + m);
-    for (std::size_t i = 0; i < lengths.size(); ++i)
-      r.values[m + "@" + std::to_string(int(lengths[i]))] = v[i];
-  }
+  // Evaluation metrics: "metric@L" for the task as trained, "metric@L/variant" for each
+  // evaluation variant (eval.variants: the same model on changed task options).
+  auto read_eval = [&](const std::string& group, const std::string& variant) {
+    const auto lengths = f.read(group + "/length");
+    for (const auto& m : metrics) {
+      const auto v = f.read(group + "/" + m);
+      for (std::size_t i = 0; i < lengths.size(); ++i)
+        r.values[m + "@" + std::to_string(int(lengths[i])) + (variant.empty() ? "" : "/" + variant)] = v[i];
+    }
+  };
+  read_eval("/eval", "");
+  if (f.exists("/eval/variants"))
+    for (const auto& variant : f.members("/eval/variants")) read_eval("/eval/variants/" + variant, variant);
   for (const auto& pm : probe_metrics) {
     const auto dot = pm.find('.');
     if (dot == std::string::npos)
@@ -168,13 +175,16 @@ int report_command(const std::vector<std::string>& args) {
     if (!groups.count(r.group_key)) order.push_back(r.group_key);
     groups[r.group_key].push_back(std::move(r));
   }
-  // eval columns by metric then length (numeric), then probes, then throughput
+  // eval columns by metric, then length (numeric), the task as trained before its
+  // variants; then probes, then throughput
   auto rank = [&](const std::string& c) {
-    if (c == "tokens/s") return std::make_tuple(2, std::string(), 0);
+    if (c == "tokens/s") return std::make_tuple(2, 0L, 0, std::string());
     const auto at = c.find('@');
-    if (at == std::string::npos) return std::make_tuple(1, c, 0);
-    const auto m = std::find(metrics.begin(), metrics.end(), c.substr(0, at)) - metrics.begin();
-    return std::make_tuple(0, std::to_string(m), std::stoi(c.substr(at + 1)));
+    if (at == std::string::npos) return std::make_tuple(1, 0L, 0, c);
+    const long m = std::find(metrics.begin(), metrics.end(), c.substr(0, at)) - metrics.begin();
+    const auto slash = c.find('/', at);
+    const std::string variant = slash == std::string::npos ? "" : c.substr(slash + 1);
+    return std::make_tuple(0, m, std::stoi(c.substr(at + 1)), variant);
   };
   std::sort(columns.begin(), columns.end(), [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
   if (!throughput) columns.erase(std::remove(columns.begin(), columns.end(), "tokens/s"), columns.end());

@@ -3,6 +3,7 @@
 // print a comparison table.
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
@@ -18,12 +19,23 @@ namespace poslab::cli {
 namespace {
 
 void print_comparison(const std::vector<RunRecord>& records) {
-  TextTable table({"run", "encoder", "length", "loss", "token_acc", "exact_match"});
-  for (const auto& r : records)
-    for (std::size_t i = 0; i < r.eval_length.size(); ++i)
-      table.add({r.run_name, r.encoder, std::to_string(int(r.eval_length[i])),
-                 fixed(r.eval_loss[i], 4), fixed(r.eval_token_accuracy[i], 4),
-                 fixed(r.eval_exact_match[i], 4)});
+  const bool any_variants = std::any_of(records.begin(), records.end(),
+                                        [](const RunRecord& r) { return !r.eval_variants.empty(); });
+  std::vector<std::string> header = {"run", "encoder", "length", "loss", "token_acc", "exact_match"};
+  if (any_variants) header.insert(header.begin() + 2, "variant");
+  TextTable table(header);
+  for (const auto& r : records) {
+    std::vector<const EvalSeries*> series = {&r.eval};
+    for (const auto& v : r.eval_variants) series.push_back(&v);
+    for (const EvalSeries* e : series)
+      for (std::size_t i = 0; i < e->length.size(); ++i) {
+        std::vector<std::string> row = {r.run_name, r.encoder, std::to_string(int(e->length[i])),
+                                        fixed(e->loss[i], 4), fixed(e->token_accuracy[i], 4),
+                                        fixed(e->exact_match[i], 4)};
+        if (any_variants) row.insert(row.begin() + 2, e->variant.empty() ? "-" : e->variant);
+        table.add(row);
+      }
+  }
   std::cout << "\n";
   table.print(std::cout);
 }

@@ -288,6 +288,10 @@ ConfigNode ConfigNode::item(std::size_t index) const {
   return ConfigNode(value, path_ + "[" + std::to_string(index) + "]", origins_, fallback_file_);
 }
 
+ConfigNode ConfigNode::derived(YAML::Node node) const {
+  return ConfigNode(std::move(node), path_, origins_, fallback_file_);
+}
+
 std::vector<std::string> ConfigNode::keys() const {
   std::vector<std::string> out;
   if (!node_.IsMap()) return out;
@@ -730,8 +734,34 @@ TrainSpec parse_train(const ConfigNode& node) {
   return t;
 }
 
-EvalSpec parse_eval(const ConfigNode& node) {
-  const Options o = parse_options(node, eval_options(), {});
+// eval.variants: {name: {task option: value, ...}, ...} -> the run's task with each
+// variant's options applied (the task plugin validates them when the run is prepared).
+std::vector<EvalVariant> parse_eval_variants(const ConfigNode& variants, const PluginSpec& task) {
+  std::vector<EvalVariant> out;
+  if (is_absent(variants.yaml())) return out;
+  if (!variants.yaml().IsMap())
+    variants.fail("expected a mapping from variant name to task options, e.g. {sparse: {eval_p_ignore: 0.98}}, got " +
+                  describe_got(variants.yaml()));
+  for (const auto& name : variants.keys()) {
+    const ConfigNode overrides = variants.child(name);
+    if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+                            std::string::npos)
+      overrides.fail("expected a variant name of letters, digits, '_' and '-'");
+    if (!overrides.yaml().IsMap() || overrides.yaml().size() == 0)
+      overrides.fail("expected a non-empty mapping of task options, got " + describe_got(overrides.yaml()));
+    if (overrides.has("name"))
+      overrides.child("name").fail("a variant keeps the run's task; expected task options only");
+    YAML::Node merged = YAML::Clone(task.node.yaml());
+    for (const auto& key : overrides.keys()) merged[key] = YAML::Clone(overrides.child(key).yaml());
+    YAML::Emitter text;
+    text << YAML::Flow << overrides.yaml();
+    out.push_back({name, text.c_str(), PluginSpec{task.name, overrides.derived(merged)}});
+  }
+  return out;
+}
+
+EvalSpec parse_eval(const ConfigNode& node, const PluginSpec& task) {
+  const Options o = parse_options(node, eval_options(), {"variants"});
   EvalSpec e;
   e.lengths = o.get_int_list("lengths");
   // Leaving lengths out means "the training length"; writing an empty list is a mistake.
@@ -739,6 +769,7 @@ EvalSpec parse_eval(const ConfigNode& node) {
     o.node("lengths").fail("expected a non-empty list of integers >= 1, got an empty list");
   e.batches = o.get_int("batches");
   e.batch_size = o.get_int("batch_size");
+  e.variants = parse_eval_variants(node.child("variants"), task);
   return e;
 }
 
@@ -849,7 +880,7 @@ RunSpec build_run(Tree tree, const std::string& run_name, const std::string& sou
   run.probes = parse_probes(root.child("probes"));
   run.model = parse_model(root.child("model"));
   run.train = parse_train(root.child("train"));
-  run.eval = parse_eval(root.child("eval"));
+  run.eval = parse_eval(root.child("eval"), run.task);
   run.output = parse_output(root.child("output"), source_file);
   const ConfigNode grid = root.child("grid");
   if (!is_absent(grid.yaml()) && !grid.yaml().IsMap())

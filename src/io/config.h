@@ -46,6 +46,9 @@ class ConfigNode {
   std::vector<std::string> keys() const;            // mapping keys in document order
   // The index-th element of a sequence, path "path[index]" (undefined if out of range).
   ConfigNode item(std::size_t index) const;
+  // Another tree reported as if it stood at this node's path and file (a section built
+  // from this one, e.g. a task section with an eval variant's overrides applied).
+  ConfigNode derived(YAML::Node node) const;
 
   // Throws ConfigError("<file>: <path>: <message>").
   [[noreturn]] void fail(const std::string& message) const;
@@ -134,10 +137,20 @@ struct TrainSpec {
   int threads = 0;  // 0 = OpenMP default
 };
 
+// The trained model evaluated once more on a variant of its task: the run's task section
+// with some options overridden (e.g. flip_flop's eval_p_ignore: 0.98), at every evaluation
+// length. Results go to /eval/variants/<name>/.
+struct EvalVariant {
+  std::string name;            // letters, digits, '_' and '-'
+  std::string overrides_yaml;  // the overridden options, as written
+  PluginSpec task;             // the run's task section with the overrides applied
+};
+
 struct EvalSpec {
   std::vector<int> lengths;  // task lengths to evaluate at (may exceed training)
   int batches = 4;
   int batch_size = 64;
+  std::vector<EvalVariant> variants;
 };
 
 struct OutputSpec {

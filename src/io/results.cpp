@@ -24,6 +24,17 @@ void write_series(H5Writer& w, const std::string& path, const std::vector<double
   w.attr(path, "units", units);
 }
 
+// The metrics of one evaluation pass, one entry per evaluation length, under `group`.
+void write_eval(H5Writer& w, const std::string& group, const EvalSeries& e) {
+  w.create_group(group);
+  write_series(w, group + "/length", e.length, "task length (the task's own unit)");
+  write_series(w, group + "/sequence_length", e.sequence_length, "model sequence length T");
+  write_series(w, group + "/loss", e.loss, "nats per scored token");
+  write_series(w, group + "/token_accuracy", e.token_accuracy, "fraction of scored tokens right");
+  write_series(w, group + "/exact_match", e.exact_match, "fraction of examples with every scored token right");
+  write_series(w, group + "/perplexity", e.perplexity, "exp(loss)");
+}
+
 }  // namespace
 
 std::string build_git_commit() {
@@ -58,14 +69,16 @@ void write_results(const std::string& path, const RunRecord& r) {
   write_series(w, "/train/tokens_per_second", r.tokens_per_second, "input tokens per second since the previous log step");
   write_series(w, "/train/elapsed_seconds", r.elapsed_seconds, "seconds since training started");
 
-  w.create_group("/eval");
-  write_series(w, "/eval/length", r.eval_length, "task length (the task's own unit)");
-  write_series(w, "/eval/sequence_length", r.eval_sequence_length, "model sequence length T");
-  write_series(w, "/eval/loss", r.eval_loss, "nats per scored token");
-  write_series(w, "/eval/token_accuracy", r.eval_token_accuracy, "fraction of scored tokens right");
-  write_series(w, "/eval/exact_match", r.eval_exact_match, "fraction of examples with every scored token right");
-  write_series(w, "/eval/perplexity", r.eval_perplexity, "exp(loss)");
+  write_eval(w, "/eval", r.eval);
   w.attr("/eval", "has_exact_match", std::int64_t(r.has_exact_match ? 1 : 0));
+  if (!r.eval_variants.empty()) {
+    w.create_group("/eval/variants");
+    for (const auto& v : r.eval_variants) {
+      const std::string group = "/eval/variants/" + v.variant;
+      write_eval(w, group, v);
+      w.attr(group, "task_options", v.task_options);
+    }
+  }
 
   w.create_group("/encoder");
   w.attr("/encoder", "name", r.encoder);

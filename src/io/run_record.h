@@ -17,6 +17,13 @@ struct ProbeRecord {
   std::string note;  // why a probe did not run, if it did not
 };
 
+// Metrics of one evaluation pass, one entry per evaluation length.
+struct EvalSeries {
+  std::string variant;       // "" = the task as trained; else the eval.variants name
+  std::string task_options;  // a variant's task-option overrides, as YAML
+  std::vector<double> length, sequence_length, loss, token_accuracy, exact_match, perplexity;
+};
+
 struct RunRecord {
   std::string experiment_name, run_name, encoder, task, config_yaml;
   std::uint64_t seed = 0;
@@ -24,9 +31,8 @@ struct RunRecord {
   int threads = 1;
   // /train/, one entry per log step
   std::vector<double> step, loss, lr, grad_norm, tokens_per_second, elapsed_seconds;
-  // /eval/, one entry per evaluation length
-  std::vector<double> eval_length, eval_sequence_length, eval_loss, eval_token_accuracy,
-      eval_exact_match, eval_perplexity;
+  EvalSeries eval;                        // /eval/
+  std::vector<EvalSeries> eval_variants;  // /eval/variants/<name>/
   bool has_exact_match = true;
   std::vector<NamedArray> encoder_arrays;  // /encoder/
   std::vector<ProbeRecord> probes;         // /probes/<name>/

@@ -50,11 +50,11 @@ ProbeInput collect_probe_input(PreparedRun& run, const RunRecord& record) {
   input.activations = std::move(acts);
 
   EvalTable table;
-  table.length = record.eval_length;
-  table.sequence_length = record.eval_sequence_length;
-  table.loss = record.eval_loss;
-  table.token_accuracy = record.eval_token_accuracy;
-  table.exact_match = record.eval_exact_match;
+  table.length = record.eval.length;
+  table.sequence_length = record.eval.sequence_length;
+  table.loss = record.eval.loss;
+  table.token_accuracy = record.eval.token_accuracy;
+  table.exact_match = record.eval.exact_match;
   table.train_length = train_length;
   input.evaluation = std::move(table);
   return input;

@@ -63,6 +63,18 @@ PreparedRun prepare_run(const RunSpec& spec) {
   for (int L : run.eval_lengths) run.task->check_length(L);
   encoder->check_length(run.task->sequence_length(run.task->max_train_length()));
   for (int L : run.eval_lengths) encoder->check_length(run.task->sequence_length(L));
+  for (const EvalVariant& v : spec.eval.variants) {
+    auto task = TaskRegistry::instance().build(v.task);
+    // A variant changes the data, not the problem: the trained model must be able to read it.
+    if (task->vocab_size() != run.task->vocab_size() || task->kind() != run.task->kind())
+      v.task.node.fail("this variant changes the task's vocabulary or model kind; expected options "
+                       "that change only the data, e.g. eval_p_ignore");
+    for (int L : run.eval_lengths) {
+      task->check_length(L);
+      encoder->check_length(task->sequence_length(L));
+    }
+    run.eval_variants.push_back(std::move(task));
+  }
 
   run.probes = build_probes(spec.probes);
   run.model = std::make_unique<Transformer>(mc, std::move(encoder));
@@ -71,25 +83,27 @@ PreparedRun prepare_run(const RunSpec& spec) {
   return run;
 }
 
-void evaluate_length(PreparedRun& run, int length, RunRecord& record) {
+void evaluate_length(PreparedRun& run, const Task& task, int length, EvalSeries& out) {
   const RunSpec& spec = run.spec;
-  Rng rng = Rng::derive(spec.seed, "eval/" + std::to_string(length));
+  // The task as trained keeps its historical stream name; each variant has its own.
+  const std::string stream = out.variant.empty() ? "eval/" : "eval/" + out.variant + "/";
+  Rng rng = Rng::derive(spec.seed, stream + std::to_string(length));
   MetricSums sums;
   int T = 0;
   std::vector<std::uint8_t> correct;
   for (int i = 0; i < spec.eval.batches; ++i) {
-    Batch batch = run.task->make_batch(rng, Split::Eval, spec.eval.batch_size, length, length);
+    Batch batch = task.make_batch(rng, Split::Eval, spec.eval.batch_size, length, length);
     T = batch.seq_len;
     run.model->forward(batch.inputs.data(), batch.batch_size, batch.seq_len);
     const double loss = run.model->loss(batch.targets.data(), batch.loss_mask.data(), &correct);
     sums.add(loss, correct, batch.loss_mask, batch.batch_size, batch.seq_len);
   }
-  record.eval_length.push_back(length);
-  record.eval_sequence_length.push_back(T);
-  record.eval_loss.push_back(sums.loss());
-  record.eval_token_accuracy.push_back(sums.token_accuracy());
-  record.eval_exact_match.push_back(run.task->has_exact_match() ? sums.exact_match() : NAN);
-  record.eval_perplexity.push_back(std::exp(sums.loss()));
+  out.length.push_back(length);
+  out.sequence_length.push_back(T);
+  out.loss.push_back(sums.loss());
+  out.token_accuracy.push_back(sums.token_accuracy());
+  out.exact_match.push_back(task.has_exact_match() ? sums.exact_match() : NAN);
+  out.perplexity.push_back(std::exp(sums.loss()));
 }
 
 RunRecord train_and_evaluate(PreparedRun& run, const ProgressFn& progress) {
@@ -162,7 +176,14 @@ RunRecord train_and_evaluate(PreparedRun& run, const ProgressFn& progress) {
     }
   }
 
-  for (int L : run.eval_lengths) evaluate_length(run, L, record);
+  for (int L : run.eval_lengths) evaluate_length(run, *run.task, L, record.eval);
+  for (std::size_t i = 0; i < run.eval_variants.size(); ++i) {
+    EvalSeries series;
+    series.variant = spec.eval.variants[i].name;
+    series.task_options = spec.eval.variants[i].overrides_yaml;
+    for (int L : run.eval_lengths) evaluate_length(run, *run.eval_variants[i], L, series);
+    record.eval_variants.push_back(std::move(series));
+  }
   record.encoder_arrays = model.encoder().describe();
   if (!run.probes.empty()) record.probes = run_probes(run.probes, collect_probe_input(run, record));
   if (spec.output.checkpoint) record.model_params = parameters_as_arrays(params);

@@ -20,6 +20,8 @@ struct PreparedRun {
   std::unique_ptr<Task> task;
   std::unique_ptr<Transformer> model;
   std::vector<int> eval_lengths;  // spec.eval.lengths, or the task's training length
+  // One task per spec.eval.variants entry (same order): evaluation only
+  std::vector<std::unique_ptr<Task>> eval_variants;
   std::vector<ConfiguredProbe> probes;
 };
 
@@ -36,7 +38,8 @@ PreparedRun prepare_run(const RunSpec& spec);
 // Trains, evaluates, runs the probes and fills a RunRecord (writing it is the caller's).
 RunRecord train_and_evaluate(PreparedRun& run, const ProgressFn& progress);
 
-// Evaluates the model at one task length; fills the eval_* entries of `record`.
-void evaluate_length(PreparedRun& run, int length, RunRecord& record);
+// Evaluates the model on `task` (the run's task or one of its eval variants) at one task
+// length; appends one entry to each metric of `out`.
+void evaluate_length(PreparedRun& run, const Task& task, int length, EvalSeries& out);
 
 }  // namespace poslab
