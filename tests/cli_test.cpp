@@ -137,6 +137,15 @@ TEST(Cli, EvalVariantsEvaluateTheSameModelOnChangedTaskOptions) {
   EXPECT_LT(at("token_accuracy@6/sparse"), at("token_accuracy@12 ")) << header;
 }
 
+// A variant of a task set in an included file keeps that file's relative corpus path.
+TEST(Cli, EvalVariantKeepsTheTaskFilesRelativePath) {
+  const auto out = fresh_dir("variant_text");
+  const auto r = run_poslab("run " + data_path("experiments/variant_text.yaml") + " --out " + out.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  H5Reader f((out / "variant_text.h5").string());
+  EXPECT_EQ(f.read("/eval/variants/more_held_out/length"), (std::vector<double>{16}));
+}
+
 TEST(Cli, UsageErrorsExitTwo) {
   EXPECT_EQ(run_poslab("").exit_code, 2);
   EXPECT_EQ(run_poslab("frobnicate").exit_code, 2);

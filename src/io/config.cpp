@@ -288,8 +288,11 @@ ConfigNode ConfigNode::item(std::size_t index) const {
   return ConfigNode(value, path_ + "[" + std::to_string(index) + "]", origins_, fallback_file_);
 }
 
-ConfigNode ConfigNode::derived(YAML::Node node) const {
-  return ConfigNode(std::move(node), path_, origins_, fallback_file_);
+ConfigNode ConfigNode::derived(YAML::Node node, const KeyOrigins& more_origins) const {
+  if (more_origins.empty()) return ConfigNode(std::move(node), path_, origins_, fallback_file_);
+  auto origins = std::make_shared<KeyOrigins>(origins_ ? *origins_ : KeyOrigins{});
+  for (const auto& [key, file] : more_origins) (*origins)[key] = file;
+  return ConfigNode(std::move(node), path_, std::move(origins), fallback_file_);
 }
 
 std::vector<std::string> ConfigNode::keys() const {
@@ -753,9 +756,14 @@ std::vector<EvalVariant> parse_eval_variants(const ConfigNode& variants, const P
       overrides.child("name").fail("a variant keeps the run's task; expected task options only");
     YAML::Node merged = YAML::Clone(task.node.yaml());
     for (const auto& key : overrides.keys()) merged[key] = YAML::Clone(overrides.child(key).yaml());
+    // The task's own keys keep the file that set them: a relative `path` stays relative
+    // to the file it was written in.
+    KeyOrigins inherited;
+    for (const auto& key : task.node.keys())
+      if (!overrides.has(key)) inherited[overrides.path() + "." + key] = task.node.child(key).file();
     YAML::Emitter text;
     text << YAML::Flow << overrides.yaml();
-    out.push_back({name, text.c_str(), PluginSpec{task.name, overrides.derived(merged)}});
+    out.push_back({name, text.c_str(), PluginSpec{task.name, overrides.derived(merged, inherited)}});
   }
   return out;
 }

@@ -47,8 +47,9 @@ class ConfigNode {
   // The index-th element of a sequence, path "path[index]" (undefined if out of range).
   ConfigNode item(std::size_t index) const;
   // Another tree reported as if it stood at this node's path and file (a section built
-  // from this one, e.g. a task section with an eval variant's overrides applied).
-  ConfigNode derived(YAML::Node node) const;
+  // from this one, e.g. a task section with an eval variant's overrides applied);
+  // `more_origins` names the files of keys that came from elsewhere.
+  ConfigNode derived(YAML::Node node, const KeyOrigins& more_origins = {}) const;
 
   // Throws ConfigError("<file>: <path>: <message>").
   [[noreturn]] void fail(const std::string& message) const;
