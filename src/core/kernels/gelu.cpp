@@ -53,6 +53,18 @@ inline void for_each_packet(std::size_t begin, std::size_t end, const float* x, 
   }
 }
 
+// for_each_packet over [0, n), split into kBlock-element blocks shared among the OpenMP
+// threads. kBlock is a multiple of the packet width, so only the last block has a tail.
+template <class Body>
+inline void parallel_for_each_packet(std::size_t n, const float* x, Body&& body) {
+  const std::size_t blocks = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static)
+  for (std::size_t blk = 0; blk < blocks; ++blk) {
+    const std::size_t begin = blk * kBlock;
+    for_each_packet(begin, std::min(n, begin + kBlock), x, body);
+  }
+}
+
 inline void store_partial(float* dst, const PacketF& v, int count) {
   using namespace Eigen::internal;
   if (count == kWidth) {
@@ -74,43 +86,33 @@ inline PacketF load_partial(const float* src, int count) {
 
 [[maybe_unused]] void gelu_forward_impl(float* y, const float* x, std::size_t n) {
   using namespace Eigen::internal;
-  const std::size_t blocks = (n + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static)
-  for (std::size_t blk = 0; blk < blocks; ++blk) {
-    const std::size_t begin = blk * kBlock, end = std::min(n, begin + kBlock);
-    for_each_packet(begin, end, x, [&](const PacketF& v, std::size_t i, int count) {
-      const PacketF v3 = pmul(pmul(pset1<PacketF>(kCubic), v), pmul(v, v));
-      const PacketF u = pmul(pset1<PacketF>(kSqrt2OverPi), padd(v, v3));
-      const PacketF t = tanh_packet(u);
-      const PacketF out =
-          pmul(pmul(pset1<PacketF>(0.5f), v), padd(pset1<PacketF>(1.0f), t));
-      store_partial(y + i, out, count);
-    });
-  }
+  parallel_for_each_packet(n, x, [&](const PacketF& v, std::size_t i, int count) {
+    const PacketF v3 = pmul(pmul(pset1<PacketF>(kCubic), v), pmul(v, v));
+    const PacketF u = pmul(pset1<PacketF>(kSqrt2OverPi), padd(v, v3));
+    const PacketF t = tanh_packet(u);
+    const PacketF out =
+        pmul(pmul(pset1<PacketF>(0.5f), v), padd(pset1<PacketF>(1.0f), t));
+    store_partial(y + i, out, count);
+  });
 }
 
 [[maybe_unused]] void gelu_backward_impl(float* dx, const float* dy, const float* x, std::size_t n,
                                          bool accumulate) {
   using namespace Eigen::internal;
-  const std::size_t blocks = (n + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static)
-  for (std::size_t blk = 0; blk < blocks; ++blk) {
-    const std::size_t begin = blk * kBlock, end = std::min(n, begin + kBlock);
-    for_each_packet(begin, end, x, [&](const PacketF& v, std::size_t i, int count) {
-      const PacketF one = pset1<PacketF>(1.0f), half = pset1<PacketF>(0.5f);
-      const PacketF vv = pmul(v, v);
-      const PacketF u =
-          pmul(pset1<PacketF>(kSqrt2OverPi), padd(v, pmul(pmul(pset1<PacketF>(kCubic), v), vv)));
-      const PacketF t = tanh_packet(u);
-      const PacketF du =
-          pmul(pset1<PacketF>(kSqrt2OverPi),
-               padd(one, pmul(pmul(pset1<PacketF>(3.0f * kCubic), v), v)));
-      const PacketF grad = padd(pmul(half, padd(one, t)),
-                                pmul(pmul(pmul(half, v), psub(one, pmul(t, t))), du));
-      const PacketF g = pmul(load_partial(dy + i, count), grad);
-      store_partial(dx + i, accumulate ? padd(load_partial(dx + i, count), g) : g, count);
-    });
-  }
+  parallel_for_each_packet(n, x, [&](const PacketF& v, std::size_t i, int count) {
+    const PacketF one = pset1<PacketF>(1.0f), half = pset1<PacketF>(0.5f);
+    const PacketF vv = pmul(v, v);
+    const PacketF u =
+        pmul(pset1<PacketF>(kSqrt2OverPi), padd(v, pmul(pmul(pset1<PacketF>(kCubic), v), vv)));
+    const PacketF t = tanh_packet(u);
+    const PacketF du =
+        pmul(pset1<PacketF>(kSqrt2OverPi),
+             padd(one, pmul(pmul(pset1<PacketF>(3.0f * kCubic), v), v)));
+    const PacketF grad = padd(pmul(half, padd(one, t)),
+                              pmul(pmul(pmul(half, v), psub(one, pmul(t, t))), du));
+    const PacketF g = pmul(load_partial(dy + i, count), grad);
+    store_partial(dx + i, accumulate ? padd(load_partial(dx + i, count), g) : g, count);
+  });
 }
 
 // double (finite-difference and parity tests): libm's tanh, scalar.

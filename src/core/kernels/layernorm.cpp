@@ -1,8 +1,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include <omp.h>
-
+#include "core/kernels/column_split.h"
 #include "core/kernels/kernels.h"
 
 namespace poslab::kernels {
@@ -54,16 +53,10 @@ void layernorm_backward(Real* dx, Real* dgamma, Real* dbeta, const Real* dy, con
       dxr[c] += static_cast<Real>(rstd[n] * (g - g_mean - xhat * gx_mean));
     }
   }
-  // Parameter gradients: a column reduction. Each thread takes a contiguous range of
-  // columns (whole 16-float blocks); every column is still summed over rows 0..N-1 in
-  // order, so the result is bit-identical to a serial loop for any thread count.
-  constexpr int kCols = 16;
-  const int col_blocks = (C + kCols - 1) / kCols;
+  // Parameter gradients: a column reduction, deterministic for any thread count.
 #pragma omp parallel
   {
-    const int threads = omp_get_num_threads(), tid = omp_get_thread_num();
-    const int c0 = std::min(C, kCols * (col_blocks * tid / threads));
-    const int c1 = std::min(C, kCols * (col_blocks * (tid + 1) / threads));
+    const auto [c0, c1] = this_threads_columns(C);
     for (int n = 0; n < N && c0 < c1; ++n) {
       const Real* xr = x + std::size_t(n) * C;
       const Real* dyr = dy + std::size_t(n) * C;

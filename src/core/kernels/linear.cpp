@@ -1,7 +1,6 @@
 #include <algorithm>
 
-#include <omp.h>
-
+#include "core/kernels/column_split.h"
 #include "core/kernels/kernels.h"
 
 namespace poslab::kernels {
@@ -36,15 +35,10 @@ void linear_backward(Real* dx, Real* dw, Real* db, const Real* dy, const Real* x
   if (dx) MapR(dx, N, I).noalias() += dY * W;
   MapR(dw, O, I).noalias() += dY.transpose() * X;
   if (db) {
-    // Column sums of dY: threads take contiguous column ranges (16-float blocks) and sum
-    // rows 0..N-1 in order, so the result does not depend on the thread count.
-    constexpr int kCols = 16;
-    const int col_blocks = (O + kCols - 1) / kCols;
+    // Column sums of dY, deterministic for any thread count.
 #pragma omp parallel
     {
-      const int threads = omp_get_num_threads(), tid = omp_get_thread_num();
-      const int c0 = std::min(O, kCols * (col_blocks * tid / threads));
-      const int c1 = std::min(O, kCols * (col_blocks * (tid + 1) / threads));
+      const auto [c0, c1] = this_threads_columns(O);
       for (int n = 0; n < N && c0 < c1; ++n) {
         const Real* dyr = dy + std::size_t(n) * O;
         for (int c = c0; c < c1; ++c) db[c] += dyr[c];
