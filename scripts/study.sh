@@ -34,7 +34,12 @@ study_sweep() {
   "$POSLAB" sweep "$STUDY/$PROFILE" --jobs "$jobs" --threads 1
 }
 
+# scripts/plot.py with Debian's Python (which has h5py and matplotlib).
+plot_py() {
+  /usr/bin/python3 "$ROOT/scripts/plot.py" "$@"
+}
+
 # Every applicable plot of the results, into RESULTS/plots/.
 study_plots() {
-  /usr/bin/python3 "$ROOT/scripts/plot.py" all "$RESULTS" "$@"
+  plot_py all "$RESULTS" "$@"
 }

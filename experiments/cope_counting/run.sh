@@ -6,8 +6,8 @@ source "$(dirname "$0")/../../scripts/study.sh" "$@"
 study_sweep
 echo "== exact match at 16 statements (trained) and 32 (2x); error rate = 1 - exact match"
 "$POSLAB" report "$RESULTS" --metrics exact_match
-/usr/bin/python3 "$ROOT/scripts/plot.py" grid "$RESULTS" --metric exact_match --error \
+plot_py grid "$RESULTS" --metric exact_match --error \
   --out "$RESULTS/plots"
-/usr/bin/python3 "$ROOT/scripts/plot.py" training "$RESULTS" --out "$RESULTS/plots"
+plot_py training "$RESULTS" --out "$RESULTS/plots"
 echo "== baseline: always answering the most frequent value (simulated programs)"
 /usr/bin/python3 "$STUDY/baseline.py"

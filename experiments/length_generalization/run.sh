@@ -7,11 +7,11 @@ study_sweep
 for task in copy reverse sort; do
   echo "== $task: exact match and token accuracy at 8 (trained), 16, 24, 32 (4x)"
   "$POSLAB" report "$RESULTS"/*__name-${task}__*.h5 --metrics exact_match,token_accuracy
-  /usr/bin/python3 "$ROOT/scripts/plot.py" extrapolation "$RESULTS"/*__name-${task}__*.h5 \
+  plot_py extrapolation "$RESULTS"/*__name-${task}__*.h5 \
     --metric token_accuracy --out "$RESULTS/plots/$task"
-  /usr/bin/python3 "$ROOT/scripts/plot.py" extrapolation "$RESULTS"/*__name-${task}__*.h5 \
+  plot_py extrapolation "$RESULTS"/*__name-${task}__*.h5 \
     --metric exact_match --out "$RESULTS/plots/$task"
 done
-/usr/bin/python3 "$ROOT/scripts/plot.py" attention "$RESULTS"/*__name-copy__seed-1.h5 --out "$RESULTS/plots/copy"
+plot_py attention "$RESULTS"/*__name-copy__seed-1.h5 --out "$RESULTS/plots/copy"
 echo "== ranking: mean token accuracy beyond the training length (16, 24, 32), over seeds and tasks"
 /usr/bin/python3 "$STUDY/rank.py" "$RESULTS"

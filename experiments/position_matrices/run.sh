@@ -13,7 +13,7 @@ done
 # per-head schemes with 8 heads (as BERT-base/GPT-2 have 12, ALiBi's paper uses 8)
 "$POSLAB" encode --encoder alibi --length 100 --dim 512 --heads 8 --out "$ENCODED/alibi.h5"
 "$POSLAB" encode --encoder t5 --length 100 --dim 512 --heads 8 --out "$ENCODED/t5.h5"
-plot() { /usr/bin/python3 "$ROOT/scripts/plot.py" matrix "$@" --out "$ENCODED/plots"; }
+plot() { plot_py matrix "$@" --out "$ENCODED/plots"; }
 plot "$ENCODED/sinusoidal.h5"             # the seed article's figure (n=10000, L=100, d=512)
 plot "$ENCODED/rope.h5:/position_matrix"  # RoPE's (cos, sin) of pos·θ_m
 plot "$ENCODED/rope.h5:/angles" --vlim 3.2
@@ -35,5 +35,5 @@ echo "== trained char-LM (L = 100, d = 64): loss and probes of each scheme's pos
   --probes absolute_position.mae,absolute_position.r2,relative_position.error_rate,similarity.locality,hidden.embedding_mae,hidden.final_mae,hidden.baseline_mae
 study_plots
 for layer in 0 1; do
-  /usr/bin/python3 "$ROOT/scripts/plot.py" matrix "$RESULTS/shaw.h5:/encoder/layers.$layer.key" --out "$RESULTS/plots"
+  plot_py matrix "$RESULTS/shaw.h5:/encoder/layers.$layer.key" --out "$RESULTS/plots"
 done
