@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 
@@ -11,7 +12,9 @@
 #include "cli/options_util.h"
 #include "cli/progress.h"
 #include "cli/table.h"
+#include "io/h5file.h"
 #include "io/results.h"
+#include "train/checkpoint.h"
 #include "train/run.h"
 
 namespace poslab::cli {
@@ -40,6 +43,27 @@ void print_comparison(const std::vector<RunRecord>& records) {
   table.print(std::cout);
 }
 
+// SIGINT/SIGTERM: the training loop finishes its step, writes a checkpoint and stops. A
+// second signal of the same kind ends the process at once (the handler resets itself).
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+extern "C" void request_stop(int sig) {
+  g_stop_signal = sig;
+  std::signal(sig, SIG_DFL);
+}
+
+// True if `path` is a complete results file of exactly this run's configuration.
+bool has_complete_results(const std::string& path, const RunSpec& spec) {
+  if (!std::filesystem::is_regular_file(path)) return false;
+  try {
+    H5Reader r(path);
+    return r.has_attr("/", "schema_version") && r.exists("/config") &&
+           r.read_string("/config") == spec.resolved_yaml;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 }  // namespace
 
 int run_command(const std::vector<std::string>& args) {
@@ -53,7 +77,9 @@ int run_command(const std::vector<std::string>& args) {
       ("out", po::value(&out_dir), "results folder (default: output.dir of the experiment)")
       ("threads", po::value(&threads)->default_value(0), "OpenMP threads (0 = all cores)")
       ("only", po::value<std::vector<std::string>>()->composing(), "run only the named runs")
-      ("suffix", po::value<std::string>(), "append to every run's name and file name (used by sweep)");
+      ("suffix", po::value<std::string>(), "append to every run's name and file name (used by sweep)")
+      ("resume", po::bool_switch(), "continue interrupted runs from their checkpoints and skip "
+                                    "runs whose results (same configuration) exist");
   po::positional_options_description positional;
   positional.add("experiment", 1);
   po::variables_map vm;
@@ -76,22 +102,67 @@ int run_command(const std::vector<std::string>& args) {
   // Validate every run (plugins, lengths) before any training starts.
   for (const auto& spec : specs) prepare_run(spec);
 
+  const bool resume = vm["resume"].as<bool>();
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
   std::vector<RunRecord> records;
+  std::vector<std::string> diverged;
   for (const auto& spec : specs) {
-    PreparedRun run = prepare_run(spec);
     const std::string dir = out_dir.empty() ? spec.output.dir : out_dir;
     std::filesystem::create_directories(dir);
     const std::string path = (std::filesystem::path(dir) / (spec.run_name + ".h5")).string();
+    const std::string checkpoint = checkpoint_path(dir, spec.run_name);
+    if (resume && has_complete_results(path, spec)) {
+      std::cerr << "[" << spec.run_name << "] done already: " << path << "\n";
+      continue;
+    }
+    if (!resume && std::filesystem::exists(checkpoint))
+      std::cerr << "[" << spec.run_name << "] note: " << checkpoint
+                << " is left from an interrupted run; starting over (pass --resume to continue it)\n";
+    PreparedRun run = prepare_run(spec);
     std::cerr << "[" << spec.run_name << "] task " << spec.task.name << ", encoder "
-              << spec.encoder.name << ", " << run.model->params().count() << " parameters\n";
+              << spec.encoder.name << ", " << run.model->params().count() << " parameters"
+              << (resume && std::filesystem::exists(checkpoint) ? ", resuming from " + checkpoint : "")
+              << "\n";
     ProgressPrinter printer(spec.run_name, isatty(STDERR_FILENO) != 0);
-    RunRecord record = train_and_evaluate(run, [&](const Progress& p) { printer.update(p); });
+    TrainOptions options;
+    options.progress = [&](const Progress& p) { printer.update(p); };
+    options.checkpoint_path = checkpoint;
+    options.resume = resume;
+    options.stop_signal = &g_stop_signal;
+    RunRecord record;
+    try {
+      record = train_and_evaluate(run, options);
+    } catch (const TrainingInterrupted& stop) {
+      printer.finish();
+      std::cerr << "[" << spec.run_name << "] interrupted at step " << stop.step << "; checkpoint "
+                << stop.checkpoint << "\nresume with: poslab run " << experiment
+                << " --resume (with the same --set, --out, --only and --threads options)\n";
+      return 128 + stop.signal_number;
+    }
     printer.finish();
     write_results(path, record);
+    std::filesystem::remove(checkpoint);
     std::cerr << "[" << spec.run_name << "] wrote " << path << "\n";
+    if (record.status != "complete") {
+      std::cerr << "[" << spec.run_name << "] diverged: " << record.status_detail
+                << " (results written with status: diverged)\n";
+      diverged.push_back(spec.run_name);
+    }
     records.push_back(std::move(record));
+    if (g_stop_signal != 0) {
+      std::cerr << "interrupted after run " << spec.run_name << "; the next runs did not start "
+                << "(rerun with --resume to do only those)\n";
+      return 128 + g_stop_signal;
+    }
   }
   print_comparison(records);
+  if (!diverged.empty()) {
+    std::string names;
+    for (const auto& n : diverged) names += (names.empty() ? "" : ", ") + n;
+    std::cerr << "poslab run: " << diverged.size() << " run(s) diverged: " << names << "\n";
+    return 1;
+  }
   return 0;
 }
 

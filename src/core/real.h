@@ -4,6 +4,8 @@
 // finite-difference gradient checks and PyTorch parity tests.
 #include <Eigen/Dense>
 
+#include "core/aligned_buffer.h"
+
 namespace poslab {
 
 #ifdef POSLAB_DOUBLE
@@ -20,5 +22,9 @@ using CMapR = Eigen::Map<const MatR>;
 using VecR = Eigen::Matrix<Real, Eigen::Dynamic, 1>;
 using MapVecR = Eigen::Map<VecR>;
 using CMapVecR = Eigen::Map<const VecR>;
+
+// Every numeric buffer of the model, encoders and optimizer: 64-byte aligned so that
+// results never depend on heap addresses (see core/aligned_buffer.h).
+using RealBuffer = AlignedVector<Real>;
 
 }  // namespace poslab

@@ -20,6 +20,19 @@ class Rng {
   double normal();                       // N(0, 1), Box-Muller
   bool bernoulli(double p) { return uniform() < p; }
 
+  // The complete state, for checkpoints: set_state(state()) continues the same stream.
+  struct State {
+    std::uint64_t words[4] = {0, 0, 0, 0};
+    bool has_spare = false;
+    double spare = 0.0;
+  };
+  State state() const { return {{s_[0], s_[1], s_[2], s_[3]}, has_spare_, spare_}; }
+  void set_state(const State& st) {
+    for (int i = 0; i < 4; ++i) s_[i] = st.words[i];
+    has_spare_ = st.has_spare;
+    spare_ = st.spare;
+  }
+
  private:
   std::uint64_t s_[4];
   bool has_spare_ = false;

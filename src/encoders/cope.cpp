@@ -196,9 +196,9 @@ class CopeEncoder : public PositionalEncoder {
   // What backward needs from a layer's forward; layers run forward in order, then
   // backward in reverse, so each layer keeps its own.
   struct LayerCache {
-    std::vector<Real> gates;       // [B, H, T(T+1)/2] σ(z_ij), j <= i, packed by row
-    std::vector<Real> positions;   // [B, H, T(T+1)/2] p_ij clamped to p_max, packed by row
-    std::vector<Real> logits_int;  // [B, H, T, p_max+1] q_i·E[:, n]
+    RealBuffer gates;       // [B, H, T(T+1)/2] σ(z_ij), j <= i, packed by row
+    RealBuffer positions;   // [B, H, T(T+1)/2] p_ij clamped to p_max, packed by row
+    RealBuffer logits_int;  // [B, H, T, p_max+1] q_i·E[:, n]
   };
 
   int p_max_, dh_;
@@ -206,8 +206,8 @@ class CopeEncoder : public PositionalEncoder {
   ParameterSet* params_ = nullptr;
   std::vector<ParameterSet::Handle> E_;  // per layer, [dh, p_max+1]
   // backward scratch, shared by the layers
-  std::vector<Real> dlogits_int_;  // [B, H, T, p_max+1]
-  std::vector<Real> dz_;           // [threads, T, T]: one block per thread, kept in cache
+  RealBuffer dlogits_int_;  // [B, H, T, p_max+1]
+  RealBuffer dz_;           // [threads, T, T]: one block per thread, kept in cache
 };
 
 POSLAB_REGISTER_ENCODER(

@@ -147,7 +147,7 @@ class RopeEncoder : public PositionalEncoder {
   int dh_, d_rot_ = 0;
   std::vector<double> theta_;  // [d_rot/2]
   int table_length_ = -1;
-  std::vector<Real> cos_, sin_;  // [table_length_, d_rot/2]
+  RealBuffer cos_, sin_;  // [table_length_, d_rot/2]
 };
 
 POSLAB_REGISTER_ENCODER(

@@ -22,6 +22,7 @@
 #include <cmath>
 #include <string>
 
+#include "core/kernels/row_reduce.h"
 #include "encoders/encoder.h"
 
 namespace poslab {
@@ -48,10 +49,11 @@ inline void gather_clipped_row(Real* row, const Real* src, int i, int K, int n) 
 inline void bucket_clipped_row(Real* dst, const Real* row, int i, int K, int n) {
   const ClippedRow run(i, K, n);
   std::fill(dst, dst + 2 * K + 1, Real(0));
-  // The end runs are long (most of the row when T >> K): Eigen's vectorised sums.
-  dst[0] += CMapVecR(row, run.lo).sum();
+  // The end runs are long (most of the row when T >> K): vectorised sums whose rounding
+  // does not depend on the row's address.
+  dst[0] += kernels::row_sum(row, run.lo);
   MapVecR(dst + (run.lo - i + K), run.hi - run.lo) += CMapVecR(row + run.lo, run.hi - run.lo);
-  dst[2 * K] += CMapVecR(row + run.hi, n - run.hi).sum();
+  dst[2 * K] += kernels::row_sum(row + run.hi, n - run.hi);
 }
 
 class ShawEncoder : public PositionalEncoder {
@@ -100,7 +102,7 @@ class ShawEncoder : public PositionalEncoder {
     CMapR aK(params_->value(key_[layer]), R, d.dh);
     const std::size_t qk_block = std::size_t(T) * d.dh, s_block = std::size_t(T) * T,
                       p_block = std::size_t(R) * d.dh;
-    std::vector<Real> partial(BH * p_block);  // da^K of each (b, h), [B, H, 2K+1, dh]
+    RealBuffer partial(BH * p_block);  // da^K of each (b, h), [B, H, 2K+1, dh]
 #pragma omp parallel for schedule(static)
     for (int bh = 0; bh < BH; ++bh) {
       MatR dqa(T, R);
@@ -135,7 +137,7 @@ class ShawEncoder : public PositionalEncoder {
     CMapR aV(params_->value(value_[layer]), R, d.dh);
     const std::size_t qk_block = std::size_t(T) * d.dh, s_block = std::size_t(T) * T,
                       p_block = std::size_t(R) * d.dh;
-    std::vector<Real> partial(BH * p_block);  // da^V of each (b, h), [B, H, 2K+1, dh]
+    RealBuffer partial(BH * p_block);  // da^V of each (b, h), [B, H, 2K+1, dh]
 #pragma omp parallel for schedule(static)
     for (int bh = 0; bh < BH; ++bh) {
       CMapR dout_bh(dout + bh * qk_block, T, d.dh);
@@ -195,7 +197,7 @@ class ShawEncoder : public PositionalEncoder {
   }
 
   // grad += Σ_bh partial[bh], bh ascending: a fixed order whatever the thread count.
-  static void add_in_order(Real* grad, const std::vector<Real>& partial, int BH,
+  static void add_in_order(Real* grad, const RealBuffer& partial, int BH,
                            std::size_t block) {
     MapVecR g(grad, block);
     for (int bh = 0; bh < BH; ++bh) g += CMapVecR(partial.data() + bh * block, block);

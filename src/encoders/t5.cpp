@@ -90,7 +90,7 @@ class T5Encoder : public PositionalEncoder {
                            const AttnDims& d) override {
     const int T = d.T, W = 2 * T - 1, BH = d.B * d.H;
     refresh_buckets(T);
-    std::vector<Real> diag(std::size_t(BH) * W, Real(0));  // [B, H, 2T-1]
+    RealBuffer diag(std::size_t(BH) * W, Real(0));  // [B, H, 2T-1]
     const std::size_t s_block = std::size_t(T) * T;
 #pragma omp parallel for schedule(static)
     for (int bh = 0; bh < BH; ++bh) {
@@ -185,7 +185,7 @@ class T5Encoder : public PositionalEncoder {
   ParameterSet::Handle table_ = -1;  // encoder.bias [num_buckets, H]
   std::vector<int> bucket_of_offset_;
   int buckets_T_ = -1;
-  std::vector<Real> by_offset_;  // [H, 2T-1] scratch of the forward
+  RealBuffer by_offset_;  // [H, 2T-1] scratch of the forward
 };
 
 POSLAB_REGISTER_ENCODER(

@@ -668,7 +668,10 @@ std::vector<OptionSpec> train_options() {
           {"eps", Type::Float, text_of(d.eps), "AdamW epsilon (> 0)", 0},
           {"grad_clip", Type::Float, text_of(d.grad_clip), "global gradient-norm clip (0 = off)", 0},
           {"log_every", Type::Int, text_of(d.log_every), "steps between log lines", 1},
-          {"threads", Type::Int, text_of(d.threads), "OpenMP threads (0 = default)", 0}};
+          {"threads", Type::Int, text_of(d.threads), "OpenMP threads (0 = default)", 0},
+          {"on_nonfinite", Type::String, d.on_nonfinite,
+           "a non-finite loss or gradient: stop the run (diverged) or skip that step's update",
+           -kInf, kInf, {"stop", "skip_step"}}};
 }
 
 std::vector<OptionSpec> eval_options() {
@@ -681,7 +684,9 @@ std::vector<OptionSpec> eval_options() {
 std::vector<OptionSpec> output_options() {
   const OutputSpec d;
   return {{"dir", Type::String, "'" + d.dir + "'", "results folder (relative to the experiment file)"},
-          {"checkpoint", Type::Bool, text_of(d.checkpoint), "write model parameters"}};
+          {"checkpoint", Type::Bool, text_of(d.checkpoint), "write model parameters"},
+          {"checkpoint_every", Type::Int, text_of(d.checkpoint_every),
+           "steps between resumable checkpoints <run>.ckpt.h5 (0 = only when interrupted)", 0}};
 }
 
 // Bounds that OptionSpec's inclusive min/max cannot say.
@@ -730,6 +735,7 @@ TrainSpec parse_train(const ConfigNode& node) {
   t.grad_clip = o.get_float("grad_clip");
   t.log_every = o.get_int("log_every");
   t.threads = o.get_int("threads");
+  t.on_nonfinite = o.get_string("on_nonfinite");
   require_positive(o, "lr");
   require_positive(o, "eps");
   require_below_one(o, "beta1");
@@ -788,6 +794,7 @@ OutputSpec parse_output(const ConfigNode& node, const std::string& source_file) 
   if (dir.empty()) o.node("dir").fail("expected a folder name, got ''");
   out.dir = (fs::path(source_file).parent_path() / dir).lexically_normal().string();
   out.checkpoint = o.get_bool("checkpoint");
+  out.checkpoint_every = o.get_int("checkpoint_every");
   return out;
 }
 

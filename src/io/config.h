@@ -136,6 +136,7 @@ struct TrainSpec {
   double grad_clip = 1.0;  // 0 = off
   int log_every = 50;
   int threads = 0;  // 0 = OpenMP default
+  std::string on_nonfinite = "stop";  // stop | skip_step: what a NaN/inf loss or gradient does
 };
 
 // The trained model evaluated once more on a variant of its task: the run's task section
@@ -157,6 +158,7 @@ struct EvalSpec {
 struct OutputSpec {
   std::string dir = "results";  // relative paths are relative to the experiment file
   bool checkpoint = false;       // write /model/ parameters
+  int checkpoint_every = 0;      // steps between resumable checkpoints (0 = only on SIGINT/SIGTERM)
 };
 
 struct RunSpec {

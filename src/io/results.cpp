@@ -57,6 +57,9 @@ void write_results(const std::string& path, const RunRecord& r) {
   w.attr("/", "seed", std::int64_t(r.seed));
   w.attr("/", "parameter_count", std::int64_t(r.parameter_count));
   w.attr("/", "threads", std::int64_t(r.threads));
+  w.attr("/", "status", r.status);
+  if (!r.status_detail.empty()) w.attr("/", "status_detail", r.status_detail);
+  w.attr("/", "skipped_steps", std::int64_t(r.skipped_steps));
   const std::string commit = build_git_commit();
   if (!commit.empty()) w.attr("/", "git_commit", commit);
   w.write_string("/config", r.config_yaml);

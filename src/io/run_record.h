@@ -28,6 +28,10 @@ struct RunRecord {
   std::string experiment_name, run_name, encoder, task, config_yaml;
   std::uint64_t seed = 0;
   long parameter_count = 0;
+  // "complete", or "diverged" (a non-finite loss or gradient stopped training, or the
+  // evaluation loss was non-finite); status_detail says where. Root attributes.
+  std::string status = "complete", status_detail;
+  int skipped_steps = 0;  // train.on_nonfinite: skip_step
   int threads = 1;
   // /train/, one entry per log step
   std::vector<double> step, loss, lr, grad_norm, tokens_per_second, elapsed_seconds;

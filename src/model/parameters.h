@@ -40,15 +40,15 @@ class ParameterSet {
   const std::vector<ParamInfo>& infos() const { return infos_; }
   int find(const std::string& name) const;  // -1 if absent
 
-  std::vector<Real>& values() { return values_; }
-  const std::vector<Real>& values() const { return values_; }
-  std::vector<Real>& grads() { return grads_; }
+  RealBuffer& values() { return values_; }
+  const RealBuffer& values() const { return values_; }
+  RealBuffer& grads() { return grads_; }
   void zero_grads();
   std::size_t count() const { return values_.size(); }
 
  private:
   std::vector<ParamInfo> infos_;
-  std::vector<Real> values_, grads_;
+  RealBuffer values_, grads_;
   bool allocated_ = false;
 };
 

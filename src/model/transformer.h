@@ -61,15 +61,15 @@ class Transformer {
         fc2_w, fc2_b;
   };
   struct LayerActs {  // what backward needs from forward, per layer
-    std::vector<Real> x_in;               // [N, D] residual stream entering the layer
-    std::vector<Real> ln1, ln1_mean, ln1_rstd;  // [N, D], [N], [N]
-    std::vector<Real> q, k, v;            // [B, H, T, dh]; q, k after rotate_qk
-    std::vector<Real> probs;              // [B, H, T, T]
-    std::vector<Real> heads_out;          // [B, H, T, dh]
-    std::vector<Real> att;                // [N, D] heads merged
-    std::vector<Real> x_mid;              // [N, D] after the attention residual
-    std::vector<Real> ln2, ln2_mean, ln2_rstd;
-    std::vector<Real> fc1, gelu;          // [N, F]
+    RealBuffer x_in;               // [N, D] residual stream entering the layer
+    RealBuffer ln1, ln1_mean, ln1_rstd;  // [N, D], [N], [N]
+    RealBuffer q, k, v;            // [B, H, T, dh]; q, k after rotate_qk
+    RealBuffer probs;              // [B, H, T, T]
+    RealBuffer heads_out;          // [B, H, T, dh]
+    RealBuffer att;                // [N, D] heads merged
+    RealBuffer x_mid;              // [N, D] after the attention residual
+    RealBuffer ln2, ln2_mean, ln2_rstd;
+    RealBuffer fc1, gelu;          // [N, F]
   };
 
   void resize(int B, int T);
@@ -85,10 +85,10 @@ class Transformer {
 
   int B_ = 0, T_ = 0;
   std::vector<LayerActs> acts_;
-  std::vector<Real> x_final_, lnf_, lnf_mean_, lnf_rstd_, logits_;
+  RealBuffer x_final_, lnf_, lnf_mean_, lnf_rstd_, logits_;
   std::vector<std::int32_t> ids_;
   // backward scratch
-  std::vector<Real> dx_, dtmp_, dqkv_, dq_, dk_, dv_, dprobs_, dheads_, datt_, dfc_, dfc1_, dlogits_,
+  RealBuffer dx_, dtmp_, dqkv_, dq_, dk_, dv_, dprobs_, dheads_, datt_, dfc_, dfc1_, dlogits_,
       qkv_;
 };
 

@@ -19,10 +19,17 @@ class AdamW {
   void step(ParameterSet& params, double lr);
   long steps_taken() const { return t_; }
 
+  // Moments [parameter count] and step count, for checkpoints.
+  RealBuffer& first_moment() { return m_; }
+  const RealBuffer& first_moment() const { return m_; }
+  RealBuffer& second_moment() { return v_; }
+  const RealBuffer& second_moment() const { return v_; }
+  void set_steps_taken(long t) { t_ = t; }
+
  private:
   AdamWConfig config_;
-  std::vector<Real> m_, v_;
-  std::vector<Real> decay_mask_;  // 1 where weight decay applies, per element
+  RealBuffer m_, v_;
+  RealBuffer decay_mask_;  // 1 where weight decay applies, per element
   long t_ = 0;
 };
 

@@ -4,9 +4,12 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 
 #include "encoders/encoder.h"
 #include "train/adamw.h"
+#include "train/checkpoint.h"
 #include "train/metrics.h"
 
 namespace poslab {
@@ -106,7 +109,33 @@ void evaluate_length(PreparedRun& run, const Task& task, int length, EvalSeries&
   out.perplexity.push_back(std::exp(sums.loss()));
 }
 
-RunRecord train_and_evaluate(PreparedRun& run, const ProgressFn& progress) {
+namespace {
+
+// Consecutive skipped updates after which train.on_nonfinite: skip_step gives up: the
+// model itself is then non-finite or the run cannot recover.
+constexpr int kMaxConsecutiveSkips = 100;
+
+std::string number(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", x);
+  return buf;
+}
+
+// Every evaluation metric NaN at every length: a diverged run's model is not evaluated.
+void fill_not_evaluated(EvalSeries& e, const std::vector<int>& lengths) {
+  for (int L : lengths) {
+    e.length.push_back(L);
+    e.sequence_length.push_back(NAN);
+    e.loss.push_back(NAN);
+    e.token_accuracy.push_back(NAN);
+    e.exact_match.push_back(NAN);
+    e.perplexity.push_back(NAN);
+  }
+}
+
+}  // namespace
+
+RunRecord train_and_evaluate(PreparedRun& run, const TrainOptions& options) {
   const RunSpec& spec = run.spec;
   const TrainSpec& ts = spec.train;
   if (ts.threads > 0) omp_set_num_threads(ts.threads);
@@ -125,16 +154,45 @@ RunRecord train_and_evaluate(PreparedRun& run, const ProgressFn& progress) {
   Transformer& model = *run.model;
   ParameterSet& params = model.params();
   AdamW optimizer(params, AdamWConfig{ts.beta1, ts.beta2, ts.eps, ts.weight_decay});
-  Rng batch_rng = Rng::derive(spec.seed, "train");
+  TrainLoopState state;
+  state.batch_rng = Rng::derive(spec.seed, "train");
+  const bool checkpointing = !options.checkpoint_path.empty();
+  if (checkpointing && options.resume && std::filesystem::exists(options.checkpoint_path))
+    read_checkpoint(options.checkpoint_path, spec, state, params, optimizer, record);
 
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   auto window_start = start;
-  double window_loss = 0;
-  long window_tokens = 0;
-  int window_steps = 0;
-  for (int step = 0; step < ts.steps; ++step) {
-    Batch batch = run.task->make_batch(batch_rng, Split::Train, ts.batch_size,
+  const auto seconds_since = [](Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  };
+  // Adds the current logging window to the /train curve.
+  const auto log_window = [&](int steps_done, double lr, double grad_norm) {
+    const double window_seconds = seconds_since(window_start);
+    const double elapsed = state.elapsed_before + seconds_since(start);
+    Progress p;
+    p.step = steps_done;
+    p.total_steps = ts.steps;
+    p.loss = state.window_loss / state.window_steps;
+    p.lr = lr;
+    p.tokens_per_second = window_seconds > 0 ? state.window_tokens / window_seconds : 0;
+    p.elapsed_seconds = elapsed;
+    p.eta_seconds = elapsed / steps_done * (ts.steps - steps_done);
+    record.step.push_back(p.step);
+    record.loss.push_back(p.loss);
+    record.lr.push_back(lr);
+    record.grad_norm.push_back(grad_norm);
+    record.tokens_per_second.push_back(p.tokens_per_second);
+    record.elapsed_seconds.push_back(elapsed);
+    if (options.progress) options.progress(p);
+    window_start = Clock::now();
+    state.window_loss = 0;
+    state.window_tokens = 0;
+    state.window_steps = 0;
+  };
+
+  for (int step = state.next_step; step < ts.steps; ++step) {
+    Batch batch = run.task->make_batch(state.batch_rng, Split::Train, ts.batch_size,
                                        run.task->min_train_length(),
                                        run.task->max_train_length());
     model.forward(batch.inputs.data(), batch.batch_size, batch.seq_len);
@@ -144,36 +202,59 @@ RunRecord train_and_evaluate(PreparedRun& run, const ProgressFn& progress) {
     const double grad_norm = clip_grad_norm(params, ts.grad_clip);
     const double lr = learning_rate(step, ts.steps, ts.warmup_steps, ts.lr, ts.min_lr_ratio,
                                     ts.schedule == "cosine");
-    optimizer.step(params, lr);
-
-    window_loss += loss;
-    window_tokens += long(batch.batch_size) * batch.seq_len;
-    ++window_steps;
-    const bool last = (step + 1 == ts.steps);
-    if ((step + 1) % ts.log_every == 0 || last) {
-      const auto now = Clock::now();
-      const double window_seconds = std::chrono::duration<double>(now - window_start).count();
-      const double elapsed = std::chrono::duration<double>(now - start).count();
-      Progress p;
-      p.step = step + 1;
-      p.total_steps = ts.steps;
-      p.loss = window_loss / window_steps;
-      p.lr = lr;
-      p.tokens_per_second = window_seconds > 0 ? window_tokens / window_seconds : 0;
-      p.elapsed_seconds = elapsed;
-      p.eta_seconds = elapsed / (step + 1) * (ts.steps - step - 1);
-      record.step.push_back(p.step);
-      record.loss.push_back(p.loss);
-      record.lr.push_back(lr);
-      record.grad_norm.push_back(grad_norm);
-      record.tokens_per_second.push_back(p.tokens_per_second);
-      record.elapsed_seconds.push_back(elapsed);
-      if (progress) progress(p);
-      window_start = now;
-      window_loss = 0;
-      window_tokens = 0;
-      window_steps = 0;
+    state.next_step = step + 1;
+    if (!std::isfinite(loss) || !std::isfinite(grad_norm)) {
+      const std::string what = std::string(std::isfinite(loss) ? "gradient norm " : "loss ") +
+                               number(std::isfinite(loss) ? grad_norm : loss) + " at step " +
+                               std::to_string(step + 1);
+      const bool skip = ts.on_nonfinite == "skip_step" &&
+                        ++state.consecutive_skips < kMaxConsecutiveSkips;
+      if (!skip) {
+        record.status = "diverged";
+        record.status_detail =
+            "non-finite " + what + "; last finite loss " + number(state.last_finite_loss) +
+            (ts.on_nonfinite == "skip_step"
+                 ? " (" + std::to_string(kMaxConsecutiveSkips) + " updates skipped in a row)"
+                 : "");
+        if (state.window_steps > 0) log_window(step, lr, NAN);
+        break;
+      }
+      ++state.skipped_steps;  // the update is skipped; the step still counts
+    } else {
+      state.consecutive_skips = 0;
+      state.last_finite_loss = loss;
+      optimizer.step(params, lr);
+      state.window_loss += loss;
+      state.window_tokens += long(batch.batch_size) * batch.seq_len;
+      ++state.window_steps;
     }
+    const bool last = (step + 1 == ts.steps);
+    if (((step + 1) % ts.log_every == 0 || last) && state.window_steps > 0)
+      log_window(step + 1, lr, grad_norm);
+    if (!checkpointing) continue;
+    const int signal = options.stop_signal ? int(*options.stop_signal) : 0;
+    const bool due = spec.output.checkpoint_every > 0 &&
+                     (step + 1) % spec.output.checkpoint_every == 0 && !last;
+    if (signal != 0 || due) {
+      TrainLoopState snapshot = state;
+      snapshot.elapsed_before += seconds_since(start);
+      write_checkpoint(options.checkpoint_path, spec, snapshot, params, optimizer, record);
+      if (signal != 0) throw TrainingInterrupted(signal, step + 1, options.checkpoint_path);
+    }
+  }
+  record.skipped_steps = state.skipped_steps;
+
+  if (record.status == "diverged") {
+    fill_not_evaluated(record.eval, run.eval_lengths);
+    for (std::size_t i = 0; i < run.eval_variants.size(); ++i) {
+      EvalSeries series;
+      series.variant = spec.eval.variants[i].name;
+      series.task_options = spec.eval.variants[i].overrides_yaml;
+      fill_not_evaluated(series, run.eval_lengths);
+      record.eval_variants.push_back(std::move(series));
+    }
+    record.encoder_arrays = model.encoder().describe();
+    return record;
   }
 
   for (int L : run.eval_lengths) evaluate_length(run, *run.task, L, record.eval);
@@ -184,8 +265,15 @@ RunRecord train_and_evaluate(PreparedRun& run, const ProgressFn& progress) {
     for (int L : run.eval_lengths) evaluate_length(run, *run.eval_variants[i], L, series);
     record.eval_variants.push_back(std::move(series));
   }
+  for (std::size_t i = 0; i < record.eval.loss.size(); ++i)
+    if (!std::isfinite(record.eval.loss[i])) {
+      record.status = "diverged";
+      record.status_detail = "non-finite evaluation loss at length " +
+                             std::to_string(int(record.eval.length[i]));
+      break;
+    }
   record.encoder_arrays = model.encoder().describe();
-  if (!run.probes.empty()) record.probes = run_probes(run.probes, collect_probe_input(run, record));
+  if (!run.probes.empty() && record.status == "complete") record.probes = run_probes(run.probes, collect_probe_input(run, record));
   if (spec.output.checkpoint) record.model_params = parameters_as_arrays(params);
   return record;
 }

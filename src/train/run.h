@@ -3,8 +3,10 @@
 //   prepare_run: build task, encoder and model and check every length (no training yet),
 //   train_run:   AdamW training loop with logging,
 //   evaluate:    metrics at each evaluation length.
+#include <csignal>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "io/config.h"
@@ -35,8 +37,35 @@ using ProgressFn = std::function<void(const Progress&)>;
 // Validates everything a run needs; throws ConfigError naming file and key on bad input.
 PreparedRun prepare_run(const RunSpec& spec);
 
+// How train_and_evaluate checkpoints, resumes and stops.
+struct TrainOptions {
+  ProgressFn progress;
+  std::string checkpoint_path;  // "" = never checkpoint (and never resume)
+  bool resume = false;          // continue from checkpoint_path if that file exists
+  // Polled after every step; when it becomes non-zero (a signal number), the step is
+  // finished, a checkpoint written, and TrainingInterrupted thrown.
+  const volatile std::sig_atomic_t* stop_signal = nullptr;
+};
+
+// Thrown when training stopped on a signal after writing its checkpoint.
+struct TrainingInterrupted : std::runtime_error {
+  int signal_number, step;
+  std::string checkpoint;
+  TrainingInterrupted(int sig, int at_step, std::string path)
+      : std::runtime_error("interrupted at step " + std::to_string(at_step)),
+        signal_number(sig), step(at_step), checkpoint(std::move(path)) {}
+};
+
 // Trains, evaluates, runs the probes and fills a RunRecord (writing it is the caller's).
-RunRecord train_and_evaluate(PreparedRun& run, const ProgressFn& progress);
+// A non-finite loss or gradient ends training (train.on_nonfinite: stop) or skips that
+// update (skip_step; 100 in a row end it): such a run is returned with status "diverged",
+// its evaluation metrics NaN and no probes, never averaged as if it had trained.
+RunRecord train_and_evaluate(PreparedRun& run, const TrainOptions& options);
+inline RunRecord train_and_evaluate(PreparedRun& run, const ProgressFn& progress) {
+  TrainOptions options;
+  options.progress = progress;
+  return train_and_evaluate(run, options);
+}
 
 // Evaluates the model on `task` (the run's task or one of its eval variants) at one task
 // length; appends one entry to each metric of `out`.

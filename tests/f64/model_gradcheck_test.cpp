@@ -52,7 +52,7 @@ TEST_P(ModelGradcheck, LossWithRespectToEveryParameter) {
   f();
   model.params().zero_grads();
   model.backward(targets.data(), mask.data());
-  const std::vector<double> analytic = model.params().grads();
+  const auto analytic = model.params().grads();
   for (const auto& info : model.params().infos())
     expect_gradient(info.name, model.params().values().data() + info.offset, info.size, f,
                     analytic.data() + info.offset, 1e-5, 1e-8);

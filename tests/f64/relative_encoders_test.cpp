@@ -216,7 +216,7 @@ TEST(RelativeT5, LayersAccumulateIntoTheSharedGradient) {
   const auto g = random_vector(d.score_size(), 8);
   std::vector<double> dq(d.qk_size(), 0), dk(d.qk_size(), 0);
   t5.encoder->score_bias_backward(0, q.data(), k.data(), g.data(), dq.data(), dk.data(), d);
-  const std::vector<double> once = t5.params.grads();
+  const auto once = t5.params.grads();
   t5.encoder->score_bias_backward(1, q.data(), k.data(), g.data(), dq.data(), dk.data(), d);
   for (std::size_t n = 0; n < once.size(); ++n) EXPECT_DOUBLE_EQ(t5.params.grads()[n], 2 * once[n]);
   // By hand: dbias[c, h] = Σ_{b,i,j: bucket(j-i) = c} g[b,h,i,j]; dq and dk untouched.

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "core/kernels/kernels.h"
+#include "core/kernels/row_reduce.h"
 
 namespace poslab::kernels {
 
@@ -11,9 +12,9 @@ using MapArr = Eigen::Map<ArrR>;
 using CMapArr = Eigen::Map<const ArrR>;
 }  // namespace
 
-// Rows go through Eigen's array ops so that exp (Eigen's SIMD exp, ~1 ulp) and the
-// reductions are vectorised. The reductions' order depends only on the row length, so the
-// result is the same for any thread count.
+// Rows go through Eigen's array ops so that exp (Eigen's SIMD exp, ~1 ulp) is vectorised;
+// the sum is row_sum, whose order depends only on the row length (never on the address or
+// the thread count). max is exact in any order.
 void softmax_rows_forward(Real* scores, int T, bool causal) {
   for (int i = 0; i < T; ++i) {
     Real* row = scores + std::size_t(i) * T;
@@ -21,7 +22,7 @@ void softmax_rows_forward(Real* scores, int T, bool causal) {
     MapArr r(row, n);
     const Real mx = r.maxCoeff();
     r = (r - mx).exp();
-    const Real inv = Real(1) / r.sum();
+    const Real inv = Real(1) / row_sum(row, n);
     r *= inv;
     std::fill(row + n, row + T, Real(0));
   }
