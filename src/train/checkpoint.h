@@ -10,6 +10,7 @@
 //   /config                 the run's resolved YAML (a resume must request the same)
 //   /params, /adam_m, /adam_v   flat buffers [parameter count], float64 (exact for float)
 //   /train/{step,loss,lr,grad_norm,tokens_per_second,elapsed_seconds}  the curve so far
+#include <cmath>
 #include <string>
 
 #include "core/rng.h"
@@ -28,7 +29,7 @@ struct TrainLoopState {
   long window_tokens = 0;
   int window_steps = 0;
   double elapsed_before = 0;        // training seconds before this process resumed
-  double last_finite_loss = 0;      // for the divergence message
+  double last_finite_loss = NAN;    // for the divergence message (NaN: none yet)
   int skipped_steps = 0;            // train.on_nonfinite: skip_step
   int consecutive_skips = 0;
 };

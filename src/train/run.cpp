@@ -212,7 +212,9 @@ RunRecord train_and_evaluate(PreparedRun& run, const TrainOptions& options) {
       if (!skip) {
         record.status = "diverged";
         record.status_detail =
-            "non-finite " + what + "; last finite loss " + number(state.last_finite_loss) +
+            "non-finite " + what + "; last finite loss " +
+            (std::isnan(state.last_finite_loss) ? std::string("none")
+                                                : number(state.last_finite_loss)) +
             (ts.on_nonfinite == "skip_step"
                  ? " (" + std::to_string(kMaxConsecutiveSkips) + " updates skipped in a row)"
                  : "");
