@@ -226,6 +226,25 @@ TEST(CliSweepNames, ValuesThatOnceSharedAFileNameWriteTwoFiles) {
   EXPECT_EQ(clip(large), 1e3);
 }
 
+TEST(CliSweepNames, KeysEndingAlikeAreWrittenInFullAndLongNamesEndInAHash) {
+  const auto dir = testing::fresh_dir("sweep_long_names");
+  const std::string long_text(300, 'x');
+  const auto yaml = write_experiment(
+      dir, "{task.name: [copy], encoder.name: [none], description: [" + long_text + "a, " + long_text + "b]}", 2);
+  const auto r = testing::run_poslab("sweep " + yaml.string() + " --dry-run --out " + (dir / "results").string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::vector<std::string> names;
+  for (std::string line; std::getline(lines, line);) names.push_back(fs::path(line).filename().string());
+  ASSERT_EQ(names.size(), 2u) << r.out;
+  EXPECT_NE(names[0], names[1]);
+  for (const auto& name : names) {
+    EXPECT_EQ(name.rfind("s__task.name-copy__encoder.name-none__description-xxx", 0), 0u) << name;
+    EXPECT_EQ(name.size(), 200u + 3) << name;  // the stem is bounded, then ".h5"
+    EXPECT_TRUE(only_safe_characters(name)) << name;
+  }
+}
+
 TEST(CliSweepNames, TwoGridPointsWithOneFileNameAreRefusedBeforeAnyRun) {
   const auto dir = testing::fresh_dir("sweep_same_name");
   const auto yaml = write_experiment(dir, "{seed: [1, 1]}", 2);
