@@ -5,27 +5,30 @@
 //       seed: [1, 2, 3]
 // — into the cartesian product of `--set` overrides, applied to every run of the
 // experiment. Each (run, combination) is one `poslab run` child process writing
-// <output.dir>/<run>__<key>-<value>....h5; up to --jobs run at once. Every combination is
-// validated before anything starts, and a run whose complete results file already exists
-// is skipped, so an interrupted sweep resumes where it stopped.
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <fcntl.h>
-
-#include <algorithm>
+// <output.dir>/<run>__<key>-<value>....h5 (names escaped so that different values never
+// share a file; io/file_name.h); up to --jobs run at once. Every combination is validated
+// before anything starts, and a run whose finished results file of the same resolved
+// configuration already exists is skipped (io/existing_result.h), so an interrupted sweep
+// resumes where it stopped and a changed YAML or --set re-runs what it changed.
+//
+// One sweep per results folder at a time (a lock file in it), and SIGINT/SIGTERM stop the
+// running children before the sweep exits (cli/child_processes.h).
+#include <csignal>
 #include <filesystem>
-#include <thread>
 #include <iostream>
 #include <map>
+#include <memory>
+#include <set>
+#include <sys/wait.h>
+#include <thread>
 
+#include "cli/child_processes.h"
 #include "cli/commands.h"
 #include "cli/options_util.h"
-#include "io/results.h"
+#include "io/existing_result.h"
+#include "io/file_lock.h"
+#include "io/file_name.h"
 #include "train/run.h"
-
-extern char** environ;
 
 namespace poslab::cli {
 
@@ -33,17 +36,50 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Run name plus grid suffix, without ".h5": well under NAME_MAX (255) so that ".h5", ".log"
+// and temporary-file endings still fit.
+constexpr std::size_t kMaxNameBytes = 200;
+constexpr int kMaxJobs = 1024;
+const char* kLockName = ".poslab-sweep.lock";
+
 struct GridAxis {
   std::string key;                  // e.g. "encoder.name"
   std::vector<std::string> values;  // YAML text of each value
+  std::string label;                // the key as it appears in file names, e.g. "name"
 };
+
+// The last `parts` dot-separated components of `key` ("encoder.name", 1 -> "name").
+std::string key_tail(const std::string& key, std::size_t parts) {
+  std::size_t start = key.size();
+  for (std::size_t i = 0; i < parts; ++i) {
+    if (start == 0) return key;
+    const std::size_t dot = key.rfind('.', start - 1);
+    if (dot == std::string::npos) return key;
+    start = dot;
+  }
+  return key.substr(start + 1);
+}
+
+// Each axis is labelled by the last component of its key, or more of it when another axis
+// ends alike (task.name and encoder.name -> "task.name", "encoder.name").
+void label_axes(std::vector<GridAxis>& axes) {
+  for (auto& axis : axes) {
+    for (std::size_t parts = 1;; ++parts) {
+      axis.label = key_tail(axis.key, parts);
+      bool shared = false;
+      for (const auto& other : axes)
+        shared = shared || (&other != &axis && key_tail(other.key, parts) == axis.label);
+      if (!shared || axis.label == axis.key) break;
+    }
+  }
+}
 
 std::vector<GridAxis> read_grid(const ConfigNode& grid) {
   std::vector<GridAxis> axes;
   if (!grid.yaml().IsDefined() || grid.yaml().IsNull()) return axes;
   for (const auto& key : grid.keys()) {
     const ConfigNode values = grid.child(key);
-    GridAxis axis{key, {}};
+    GridAxis axis{key, {}, ""};
     auto text = [](const YAML::Node& n) {
       YAML::Emitter e;
       e << YAML::Flow << n;
@@ -57,46 +93,85 @@ std::vector<GridAxis> read_grid(const ConfigNode& grid) {
     if (axis.values.empty()) values.fail("expected a non-empty list of values");
     axes.push_back(std::move(axis));
   }
+  label_axes(axes);
   return axes;
-}
-
-// "encoder.name" + "learned" -> "name-learned"; anything but [A-Za-z0-9.-] becomes '-'.
-std::string label(const std::string& key, const std::string& value) {
-  std::string s = key.substr(key.rfind('.') == std::string::npos ? 0 : key.rfind('.') + 1) + "-" + value;
-  for (char& c : s)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') c = '-';
-  return s;
 }
 
 struct Job {
   std::string run, suffix, results, log;
-  std::vector<std::string> sets;
+  std::vector<std::string> sets;  // --set overrides for the child: the sweep's own, then the grid's
+  std::string resolved_yaml;      // the configuration the child will run
+  std::string point;              // "run 'x' with encoder.name=none, seed=1", for messages
+  bool stale = false;             // replaces results of another configuration
 };
 
-bool complete(const std::string& path) {
-  if (!fs::exists(path)) return false;
-  try {
-    check_results_schema(path);
-    return true;
-  } catch (const ConfigError&) {
-    return false;
+// Every (run, grid point), validated, each with a results path no other job shares.
+std::vector<Job> expand(const std::string& experiment, const std::vector<std::string>& cli_sets,
+                        const std::vector<GridAxis>& axes, int threads, const std::string& out_dir) {
+  std::vector<Job> jobs;
+  std::map<std::string, std::string> point_of_path;
+  std::vector<std::size_t> index(axes.size(), 0);
+  while (true) {
+    std::vector<std::string> sets = cli_sets;
+    std::string suffix, values;
+    for (std::size_t a = 0; a < axes.size(); ++a) {
+      const std::string& value = axes[a].values[index[a]];
+      sets.push_back(axes[a].key + "=" + value);
+      suffix += "__" + encode_file_name_component(axes[a].label) + "-" + encode_file_name_component(value);
+      values += (a ? ", " : " with ") + axes[a].key + "=" + value;
+    }
+    // The child adds its --threads last (run_command); so does this, so that the resolved
+    // configuration here is the one its results file will hold.
+    std::vector<std::string> child_overrides = sets;
+    child_overrides.push_back("train.threads=" + std::to_string(threads));
+    for (const auto& spec : load_experiment(experiment, child_overrides)) {
+      prepare_run(spec);
+      const std::string dir = out_dir.empty() ? spec.output.dir : out_dir;
+      const std::string run_suffix = bounded_suffix(spec.run_name, suffix, kMaxNameBytes);
+      const std::string name = spec.run_name + run_suffix;
+      Job job{spec.run_name, run_suffix, (fs::path(dir) / (name + ".h5")).string(),
+              (fs::path(dir) / (name + ".log")).string(), sets, spec.resolved_yaml,
+              "run '" + spec.run_name + "'" + values};
+      const auto [it, fresh] = point_of_path.emplace(fs::weakly_canonical(job.results).string(), job.point);
+      if (!fresh)
+        throw ConfigError(experiment + ": grid: " + it->second + " and " + job.point +
+                          " would both write " + job.results + "; make the values (or run names) distinct");
+      jobs.push_back(std::move(job));
+    }
+    std::size_t a = 0;
+    while (a < axes.size() && ++index[a] == axes[a].values.size()) index[a++] = 0;
+    if (a == axes.size()) break;
   }
+  return jobs;
 }
 
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
-  return pid;
+// One lock per results folder, held until the sweep exits; a second sweep there stops at once.
+std::vector<std::unique_ptr<ExclusiveFileLock>> lock_folders(const std::vector<Job>& jobs) {
+  std::set<std::string> folders;
+  for (const auto& job : jobs) folders.insert(fs::path(job.results).parent_path().string());
+  std::vector<std::unique_ptr<ExclusiveFileLock>> locks;
+  for (const auto& folder : folders) {
+    fs::create_directories(folder);
+    auto lock = std::make_unique<ExclusiveFileLock>((fs::path(folder) / kLockName).string());
+    if (!lock->try_lock()) {
+      const pid_t holder = lock->recorded_holder();
+      throw ConfigError(lock->path() + ": another poslab sweep" +
+                        (holder ? " (PID " + std::to_string(holder) + ")" : std::string()) +
+                        " is writing to this folder; wait for it to end or stop it");
+    }
+    locks.push_back(std::move(lock));
+  }
+  return locks;
+}
+
+std::string describe_exit(int status) {
+  if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
+  return "status " + std::to_string(status);
+}
+
+std::string plural(std::size_t n, const std::string& one, const std::string& many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
 }  // namespace
@@ -120,57 +195,60 @@ int sweep_command(const std::vector<std::string>& args) {
   if (!parse_args("sweep", "poslab sweep EXPERIMENT.yaml [--jobs N] [--set key=value]... [--out DIR]",
                   args, options, positional, vm))
     return 0;
-  if (jobs < 1) throw ConfigError("poslab sweep: --jobs: expected an integer >= 1");
+  if (jobs < 1 || jobs > kMaxJobs)
+    throw ConfigError("poslab sweep: --jobs: expected an integer from 1 to " + std::to_string(kMaxJobs));
   if (threads <= 0) threads = std::max(1, int(std::thread::hardware_concurrency()) / jobs);
 
   const auto base = load_experiment(experiment, cli_sets);
   const auto axes = read_grid(base.front().root.child("grid"));
-
-  // Cartesian product of the axes, each combination validated in full before any run.
-  std::vector<Job> all;
-  std::vector<std::size_t> index(axes.size(), 0);
-  while (true) {
-    std::vector<std::string> sets = cli_sets;
-    std::string suffix;
-    for (std::size_t a = 0; a < axes.size(); ++a) {
-      sets.push_back(axes[a].key + "=" + axes[a].values[index[a]]);
-      suffix += "__" + label(axes[a].key, axes[a].values[index[a]]);
-    }
-    for (const auto& spec : load_experiment(experiment, sets)) {
-      prepare_run(spec);
-      const std::string dir = out_dir.empty() ? spec.output.dir : out_dir;
-      const std::string name = spec.run_name + suffix;
-      all.push_back({spec.run_name, suffix, (fs::path(dir) / (name + ".h5")).string(),
-                     (fs::path(dir) / (name + ".log")).string(), sets});
-    }
-    std::size_t a = 0;
-    while (a < axes.size() && ++index[a] == axes[a].values.size()) index[a++] = 0;
-    if (a == axes.size()) break;
-  }
+  const std::vector<Job> all = expand(experiment, cli_sets, axes, threads, out_dir);
+  std::vector<std::unique_ptr<ExclusiveFileLock>> locks;
+  if (!dry_run) locks = lock_folders(all);
 
   std::vector<Job> todo;
+  std::vector<std::string> diverged;  // results files of diverged runs, kept or new
+  std::size_t stale = 0;
   for (const auto& job : all) {
-    if (complete(job.results)) {
-      std::cerr << "[sweep] done already: " << job.results << "\n";
-    } else {
-      todo.push_back(job);
+    const ExistingResult existing = inspect_existing_result(job.results, job.resolved_yaml);
+    switch (existing.state) {
+      case ResultState::complete:
+        std::cerr << "[sweep] done already: " << job.results << "\n";
+        continue;
+      case ResultState::diverged:
+        std::cerr << "[sweep] done already (diverged): " << job.results << "\n";
+        diverged.push_back(job.results);
+        continue;
+      case ResultState::stale:
+        std::cerr << "[sweep] stale, to re-run (" << existing.reason << "): " << job.results << "\n";
+        ++stale;
+        break;
+      case ResultState::unusable:
+        std::cerr << "[sweep] not a finished run's results, to re-run (" << existing.reason
+                  << "): " << job.results << "\n";
+        break;
+      case ResultState::missing:
+        break;
     }
+    todo.push_back(job);
+    todo.back().stale = existing.state == ResultState::stale;
   }
-  std::cerr << "[sweep] " << all.size() << " runs, " << todo.size() << " to do, " << jobs
-            << " at a time, " << threads << " threads each\n";
+  std::cerr << "[sweep] " << all.size() << " runs, " << todo.size() << " to do"
+            << (stale ? " (" + plural(stale, "stale result", "stale results") + " to re-run)" : "")
+            << ", " << jobs << " at a time, " << threads << " threads each\n";
   if (dry_run) {
     for (const auto& job : todo) std::cout << job.results << "\n";
     return 0;
   }
 
   const std::string self = fs::canonical("/proc/self/exe").string();
-  std::map<pid_t, Job> running;
-  std::size_t next = 0;
-  int failures = 0;
-  while (next < todo.size() || !running.empty()) {
-    while (next < todo.size() && running.size() < std::size_t(jobs)) {
+  const std::size_t parallel = std::max<std::size_t>(1, std::min<std::size_t>(std::size_t(jobs), todo.size()));
+  ChildProcesses children(parallel);
+  std::map<pid_t, const Job*> running;
+  std::vector<std::string> failed;  // "name (exit code 1; log path)"
+  std::size_t next = 0, completed = 0, stopped = 0, stale_rerun = 0;
+  while (true) {
+    while (!children.stop_signal() && next < todo.size() && running.size() < parallel) {
       const Job& job = todo[next++];
-      fs::create_directories(fs::path(job.results).parent_path());
       std::vector<std::string> argv = {self, "run", experiment, "--only", job.run, "--suffix",
                                        job.suffix, "--out", fs::path(job.results).parent_path().string(),
                                        "--threads", std::to_string(threads)};
@@ -178,22 +256,55 @@ int sweep_command(const std::vector<std::string>& args) {
         argv.push_back("--set");
         argv.push_back(s);
       }
-      running[spawn(argv, job.log)] = job;
+      running[children.start(argv, job.log)] = &job;
       std::cerr << "[sweep] started " << job.run << job.suffix << " (log " << job.log << ")\n";
     }
-    int status = 0;
-    const pid_t pid = waitpid(-1, &status, 0);
-    if (pid < 0) break;
-    auto it = running.find(pid);
+    if (running.empty()) break;
+    const auto [pid, status] = children.wait_any();
+    const auto it = running.find(pid);
     if (it == running.end()) continue;
-    const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    std::cerr << "[sweep] " << (ok ? "finished " : "FAILED ") << it->second.run << it->second.suffix
-              << (ok ? "" : " (see " + it->second.log + ")") << "\n";
-    failures += ok ? 0 : 1;
+    const Job& job = *it->second;
     running.erase(it);
+
+    // The exit code alone does not decide: the file must be there, finished, of this
+    // configuration (a diverged run may exit 1 and still leave a result marked diverged).
+    const bool exited_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    const ExistingResult written = inspect_existing_result(job.results, job.resolved_yaml);
+    const bool ok = written.state == ResultState::complete || written.state == ResultState::diverged;
+    const std::string name = job.run + job.suffix;
+    if (ok) {
+      ++completed;
+      stale_rerun += job.stale ? 1 : 0;
+      if (written.state == ResultState::diverged) diverged.push_back(job.results);
+      std::cerr << "[sweep] finished " << name
+                << (written.state == ResultState::diverged ? " (diverged)" : "") << "\n";
+    } else if (children.stop_signal() && !exited_ok) {
+      ++stopped;
+      std::cerr << "[sweep] stopped " << name << " (" << describe_exit(status) << ")\n";
+    } else {
+      const std::string why =
+          exited_ok ? "exit code 0 but its results file is " +
+                          (written.state == ResultState::missing ? "missing" : "not usable: " + written.reason)
+                    : describe_exit(status);
+      failed.push_back(name + " (" + why + "; log " + job.log + ")");
+      std::cerr << "[sweep] FAILED " << name << " (" << why << "; see " << job.log << ")\n";
+    }
   }
-  std::cerr << "[sweep] " << (todo.size() - failures) << " of " << todo.size() << " runs completed\n";
-  return failures ? 1 : 0;
+
+  std::string summary = std::to_string(completed) + " of " + std::to_string(todo.size()) + " runs completed";
+  if (stale_rerun) summary += ", " + plural(stale_rerun, "stale result", "stale results") + " re-run";
+  if (!diverged.empty()) summary += ", " + plural(diverged.size(), "result", "results") + " of diverged runs";
+  if (!failed.empty()) summary += ", " + std::to_string(failed.size()) + " failed";
+  if (const int signal = children.stop_signal()) {
+    std::cerr << "[sweep] interrupted by " << (signal == SIGINT ? "SIGINT" : "SIGTERM") << ": " << summary
+              << ", " << stopped << " stopped (no results written); run the same command again to resume\n";
+  } else {
+    std::cerr << "[sweep] " << summary << "\n";
+  }
+  for (const auto& f : failed) std::cerr << "[sweep] failed: " << f << "\n";
+  for (const auto& d : diverged) std::cerr << "[sweep] diverged: " << d << "\n";
+  if (const int signal = children.stop_signal()) return 128 + signal;  // as a shell reports it
+  return failed.empty() ? 0 : 1;
 }
 
 }  // namespace poslab::cli
