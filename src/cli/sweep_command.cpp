@@ -249,9 +249,11 @@ int sweep_command(const std::vector<std::string>& args) {
   while (true) {
     while (!children.stop_signal() && next < todo.size() && running.size() < parallel) {
       const Job& job = todo[next++];
+      // --resume: a run interrupted earlier (SIGINT/SIGTERM wrote its checkpoint) continues
+      // where it stopped instead of starting over.
       std::vector<std::string> argv = {self, "run", experiment, "--only", job.run, "--suffix",
                                        job.suffix, "--out", fs::path(job.results).parent_path().string(),
-                                       "--threads", std::to_string(threads)};
+                                       "--threads", std::to_string(threads), "--resume"};
       for (const auto& s : job.sets) {
         argv.push_back("--set");
         argv.push_back(s);
