@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what poslab needs (Debian 12 packages) if anything is missing, then configures
 # and builds into build/. Idempotent: a second run installs nothing and rebuilds only what
-# changed. Usage: scripts/setup.sh [--python]   (--python adds PyTorch with OpenBLAS,
+# changed. Usage: scripts/setup.sh [--python | --deps-only]   (--deps-only installs the
+# packages without building; --python adds PyTorch with OpenBLAS,
 # needed only to regenerate parity fixtures and for the PyTorch benchmark comparison;
 # without OpenBLAS Debian's torch uses the reference BLAS and is ~13x slower)
 set -euo pipefail
@@ -24,6 +25,10 @@ if (( ${#missing[@]} )); then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+if [[ "${1:-}" == "--deps-only" ]]; then exit 0; fi
+
 jobs=$(nproc)
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+launcher=()
+if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" >/dev/null
 cmake --build build -j "$jobs"
