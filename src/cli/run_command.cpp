@@ -6,17 +6,26 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <optional>
+#include <set>
 
 #include "cli/commands.h"
 #include "cli/options_util.h"
 #include "cli/progress.h"
+#include "cli/run_preflight.h"
 #include "cli/table.h"
 #include "io/results.h"
+#include "io/temp_files.h"
+#include "model/memory_estimate.h"
 #include "train/run.h"
 
 namespace poslab::cli {
 
 namespace {
+
+std::string results_path(const std::string& dir, const std::string& run_name) {
+  return (std::filesystem::path(dir) / (run_name + ".h5")).string();
+}
 
 void print_comparison(const std::vector<RunRecord>& records) {
   const bool any_variants = std::any_of(records.begin(), records.end(),
@@ -51,7 +60,8 @@ int run_command(const std::vector<std::string>& args) {
       ("experiment", po::value(&experiment)->required(), "experiment YAML file")
       ("set", po::value(&overrides)->composing(), "override a key: --set model.d_model=128")
       ("out", po::value(&out_dir), "results folder (default: output.dir of the experiment)")
-      ("threads", po::value(&threads)->default_value(0), "OpenMP threads (0 = all cores)")
+      ("threads", po::value(&threads)->default_value(0),
+       ("OpenMP threads (0 = all cores, at most " + std::to_string(kMaxThreads) + ")").c_str())
       ("only", po::value<std::vector<std::string>>()->composing(), "run only the named runs")
       ("suffix", po::value<std::string>(), "append to every run's name and file name (used by sweep)");
   po::positional_options_description positional;
@@ -61,7 +71,10 @@ int run_command(const std::vector<std::string>& args) {
                   args, options, positional, vm))
     return 0;
 
+  check_thread_count(threads);
   if (threads > 0) overrides.push_back("train.threads=" + std::to_string(threads));
+  // From here on an interrupted run leaves no temporary results file behind.
+  install_temp_file_cleanup();
   std::vector<RunSpec> specs = load_experiment(experiment, overrides);
   if (vm.count("only")) {
     const auto only = vm["only"].as<std::vector<std::string>>();
@@ -71,17 +84,43 @@ int run_command(const std::vector<std::string>& args) {
     if (kept.empty()) throw ConfigError(experiment + ": --only: no run has that name");
     specs = kept;
   }
-  if (vm.count("suffix"))
-    for (auto& s : specs) s.run_name += vm["suffix"].as<std::string>();
-  // Validate every run (plugins, lengths) before any training starts.
-  for (const auto& spec : specs) prepare_run(spec);
+  if (vm.count("suffix")) {
+    const std::string suffix = vm["suffix"].as<std::string>();
+    for (auto& s : specs) {
+      check_suffix(suffix, s.run_name);
+      s.run_name += suffix;
+    }
+  }
+  // Validate every run (plugins, lengths, memory, output paths) before any training starts.
+  const std::optional<std::size_t> available = available_memory_bytes();
+  for (const auto& spec : specs) {
+    const PreparedRun run = prepare_run(spec);
+    const ConfigNode dir_key = spec.root.child("output").child("dir");
+    const std::string what = out_dir.empty() ? dir_key.file() + ": output.dir" : "--out";
+    const std::string dir = out_dir.empty() ? spec.output.dir : out_dir;
+    try {
+      if (available) check_run_fits_in_memory(run, *available);
+      check_output_dir_writable(dir, what);
+      check_results_path_free(results_path(dir, spec.run_name), what);
+    } catch (const ConfigError& e) {
+      if (specs.size() == 1) throw;
+      throw ConfigError(std::string(e.what()) + " (in run '" + spec.run_name + "')");
+    }
+  }
+  // Temp files of runs killed with SIGKILL (their PID is gone) are removed.
+  std::set<std::string> dirs;
+  for (const auto& spec : specs) dirs.insert(out_dir.empty() ? spec.output.dir : out_dir);
+  for (const auto& dir : dirs)
+    if (const int n = remove_stale_temp_files(dir); n > 0)
+      std::cerr << "[poslab] removed " << n << " temporary file(s) of interrupted runs from "
+                << dir << "\n";
 
   std::vector<RunRecord> records;
   for (const auto& spec : specs) {
     PreparedRun run = prepare_run(spec);
     const std::string dir = out_dir.empty() ? spec.output.dir : out_dir;
     std::filesystem::create_directories(dir);
-    const std::string path = (std::filesystem::path(dir) / (spec.run_name + ".h5")).string();
+    const std::string path = results_path(dir, spec.run_name);
     std::cerr << "[" << spec.run_name << "] task " << spec.task.name << ", encoder "
               << spec.encoder.name << ", " << run.model->params().count() << " parameters\n";
     ProgressPrinter printer(spec.run_name, isatty(STDERR_FILENO) != 0);
