@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -72,6 +73,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"tiny.yaml", "--only none --set train.batch_size=65536 --set task.length=4000",
                 {"task.length: training at length 4000", "train.batch_size 65536",
                  "needs an estimated"}},
+        // Parameters that do not fit, refused before the model allocates them.
+        BadCase{"tiny.yaml",
+                "--set model.d_model=65536 --set model.layers=64 --set model.heads=1 "
+                "--set model.d_ff=65536",
+                {"tiny.yaml: model: ", " parameters (0 of them the encoder's) need an estimated",
+                 "available", "(in run 'none')"}},
+        BadCase{"tiny.yaml", "--only learned --set encoder.max_length=2000000000",
+                {"encoder: ", "(32000000000 of them the encoder's)", "available"}},
         // Sizes with no upper bound before (bad_alloc, int overflow, libgomp segfault).
         BadCase{"bad_huge_batch.yaml", "", {"train.batch_size", "between 1 and 65536", "2147483647"}},
         BadCase{"bad_huge_task_length.yaml", "", {"task.length", "between 1 and 1000000"}},
@@ -116,6 +125,37 @@ TEST(Validation, FifoCorpusIsRefusedWithoutBlocking) {
   EXPECT_EQ(r.exit_code, 2) << "124 means it blocked: " << r.err;
   EXPECT_NE(r.err.find("task.path"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("not a regular file"), std::string::npos) << r.err;
+}
+
+TEST(Validation, AbsurdOmpNumThreadsIsRefused) {
+  const char* before = std::getenv("OMP_NUM_THREADS");
+  const std::string saved = before ? before : "";
+  ::setenv("OMP_NUM_THREADS", "4,100000", 1);
+  const auto r = run_poslab("run " + data_path("experiments/tiny.yaml") + " --out " +
+                            fresh_dir("omp_env").string());
+  if (before)
+    ::setenv("OMP_NUM_THREADS", saved.c_str(), 1);
+  else
+    ::unsetenv("OMP_NUM_THREADS");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("OMP_NUM_THREADS: expected at most 1024 threads, got '4,100000'"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(Validation, CorpusOverOneGibIsRefusedWithoutReadingIt) {
+  const auto dir = fresh_dir("huge_corpus");
+  const auto corpus = dir / "huge.txt";
+  std::ofstream(corpus) << "a";
+  fs::resize_file(corpus, (std::uintmax_t(1) << 30) + 1);  // sparse: nothing to read
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = run_poslab("run " + data_path("experiments/bad_corpus_device.yaml") +
+                            " --set task.path=" + corpus.string() + " --out " + (dir / "out").string());
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 2.0);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("task.path: expected a text file of at most 1073741824 bytes (1 GiB)"),
+            std::string::npos)
+      << r.err;
 }
 
 TEST(Validation, OutputFolderThatCannotBeCreatedIsRefused) {
@@ -354,6 +394,17 @@ TEST(MemoryEstimate, CountsEveryBufferOfAKnownShape) {
   EXPECT_EQ(estimate_forward_bytes_after(c, {{8, 16}, {4, 8}}), estimate_forward_bytes(c, 8, 16));
   EXPECT_GT(estimate_forward_bytes_after(c, {{8, 16}, {1, 64}}), estimate_forward_bytes(c, 1, 64));
   EXPECT_EQ(estimate_training_state_bytes(1000), 5 * 1000 * sizeof(Real));
+}
+
+TEST(MemoryEstimate, ParameterCountMatchesTheModel) {
+  for (const bool tied : {true, false}) {
+    TransformerConfig c = small_config();
+    c.tied_embeddings = tied;
+    const PluginSpec none{"none", ConfigNode(YAML::Load("{name: none}"), "encoder",
+                                             std::make_shared<KeyOrigins>(), "test.yaml")};
+    Transformer model(c, EncoderRegistry::instance().build(none, Transformer::model_dims(c)));
+    EXPECT_EQ(estimate_parameter_count(c), model.params().count()) << "tied " << tied;
+  }
 }
 
 TEST(MemoryEstimate, SaturatesInsteadOfWrapping) {

@@ -94,18 +94,26 @@ int run_command(const std::vector<std::string>& args) {
   // Validate every run (plugins, lengths, memory, output paths) before any training starts.
   const std::optional<std::size_t> available = available_memory_bytes();
   for (const auto& spec : specs) {
+    // These checks' keys may be shared by every run; the message says which run failed.
+    const auto naming_the_run = [&](const auto& check) {
+      try {
+        check();
+      } catch (const ConfigError& e) {
+        if (specs.size() == 1) throw;
+        throw ConfigError(std::string(e.what()) + " (in run '" + spec.run_name + "')");
+      }
+    };
+    // Parameters first: building the model allocates them.
+    if (available) naming_the_run([&] { check_parameters_fit(spec, *available); });
     const PreparedRun run = prepare_run(spec);
     const ConfigNode dir_key = spec.root.child("output").child("dir");
     const std::string what = out_dir.empty() ? dir_key.file() + ": output.dir" : "--out";
     const std::string dir = out_dir.empty() ? spec.output.dir : out_dir;
-    try {
+    naming_the_run([&] {
       if (available) check_run_fits_in_memory(run, *available);
       check_output_dir_writable(dir, what);
       check_results_path_free(results_path(dir, spec.run_name), what);
-    } catch (const ConfigError& e) {
-      if (specs.size() == 1) throw;
-      throw ConfigError(std::string(e.what()) + " (in run '" + spec.run_name + "')");
-    }
+    });
   }
   // Temp files of runs killed with SIGKILL (their PID is gone) are removed.
   std::set<std::string> dirs;

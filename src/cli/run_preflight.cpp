@@ -10,8 +10,11 @@
 #include <utility>
 #include <vector>
 
+#include "encoders/encoder.h"
 #include "io/temp_files.h"
 #include "model/memory_estimate.h"
+#include "model/parameters.h"
+#include "tasks/task.h"
 
 namespace poslab::cli {
 
@@ -62,6 +65,36 @@ void check_suffix(const std::string& suffix, const std::string& run_name) {
     throw ConfigError("--suffix: run name '" + printable(name) + "' is not a safe file name (" +
                       problem + "); expected at most " + std::to_string(kMaxRunNameBytes) +
                       " bytes of letters, digits, '.', '_' or '-'");
+}
+
+void check_parameters_fit(const RunSpec& spec, std::size_t available) {
+  std::size_t model_count = 0, encoder_count = 0;
+  try {
+    const auto task = TaskRegistry::instance().build(spec.task);
+    TransformerConfig config;
+    config.vocab_size = task->vocab_size();
+    config.layers = spec.model.layers;
+    config.d_model = spec.model.d_model;
+    config.heads = spec.model.heads;
+    config.d_ff = spec.model.d_ff;
+    config.tied_embeddings = spec.model.tied_embeddings;
+    config.causal = task->kind() == ModelKind::Causal;
+    auto encoder = EncoderRegistry::instance().build(spec.encoder, Transformer::model_dims(config));
+    ParameterSet declared;  // declared, never allocated
+    encoder->declare_parameters(declared);
+    for (const auto& info : declared.infos()) encoder_count = saturating_add(encoder_count, info.size);
+    model_count = estimate_parameter_count(config);
+  } catch (const ConfigError&) {
+    return;  // prepare_run reports it, in the order it checks things
+  }
+  const std::size_t count = saturating_add(model_count, encoder_count);
+  const std::size_t need = estimate_training_state_bytes(count);
+  if (need <= available) return;
+  const ConfigNode where =
+      encoder_count > model_count ? spec.root.child("encoder") : spec.root.child("model");
+  where.fail(std::to_string(count) + " parameters (" + std::to_string(encoder_count) +
+             " of them the encoder's) need an estimated " + format_bytes(need) +
+             " for values, gradients and AdamW state; " + format_bytes(available) + " available");
 }
 
 void check_run_fits_in_memory(const PreparedRun& run, std::size_t available) {

@@ -20,6 +20,13 @@ void check_thread_count(int threads);
 // `run_name` + suffix must be a safe run name (io/config.h, file_name_problem).
 void check_suffix(const std::string& suffix, const std::string& run_name);
 
+// Refuses a run whose parameters, gradients and AdamW state alone need more than
+// `available` bytes, before the model is built (building it would allocate them): e.g.
+// d_model 65536 with 64 layers, or a learned position table of 10^9 rows. Counts the
+// encoder's parameters by letting it declare them, without allocating. Configuration
+// errors are left for prepare_run to report.
+void check_parameters_fit(const RunSpec& spec, std::size_t available);
+
 // Refuses a run whose training, evaluation or probe shapes need more memory than
 // `available` bytes (model/memory_estimate.h), naming the key of the first shape that
 // does not fit, e.g. "exp.yaml: eval.lengths[0]: length 100000 (eval.batch_size 64 x

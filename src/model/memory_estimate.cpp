@@ -113,6 +113,19 @@ std::size_t estimate_forward_bytes_after(const TransformerConfig& config,
   return bytes_of(held);
 }
 
+std::size_t estimate_parameter_count(const TransformerConfig& c) {
+  const std::size_t D = std::size_t(c.d_model), F = std::size_t(c.d_ff),
+                    V = std::size_t(c.vocab_size), L = std::size_t(c.layers);
+  // Per layer: ln1 and ln2 (weight, bias), qkv [3D, D] + [3D], out [D, D] + [D],
+  // fc1 [F, D] + [F], fc2 [D, F] + [D].
+  const std::size_t per_layer =
+      add(add(add(mul(4, D), add(mul(mul(3, D), D), mul(3, D))), add(mul(D, D), D)),
+          add(add(mul(F, D), F), add(mul(D, F), D)));
+  // tok_emb [V, D], ln_f (weight, bias), head [V, D] unless tied.
+  const std::size_t embeddings = mul(c.tied_embeddings ? 1 : 2, mul(V, D));
+  return add(add(embeddings, mul(2, D)), mul(L, per_layer));
+}
+
 std::size_t estimate_training_state_bytes(std::size_t parameter_count) {
   // values, grads (ParameterSet); m, v, decay mask (AdamW): five Reals per parameter.
   return mul(mul(parameter_count, 5), sizeof(Real));

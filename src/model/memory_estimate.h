@@ -38,6 +38,10 @@ std::size_t estimate_forward_bytes(const TransformerConfig& config, int B, int T
 std::size_t estimate_forward_bytes_after(const TransformerConfig& config,
                                          const std::vector<std::pair<int, int>>& shapes);
 
+// Parameters of the transformer itself, without its encoder's: mirrors the declarations
+// of the Transformer constructor (keep the two in step).
+std::size_t estimate_parameter_count(const TransformerConfig& config);
+
 // Bytes of the training state for `parameter_count` parameters: values and gradients
 // (ParameterSet), AdamW's two moments and its weight-decay mask.
 std::size_t estimate_training_state_bytes(std::size_t parameter_count);
