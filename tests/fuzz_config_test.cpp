@@ -1,8 +1,8 @@
 // A seeded mutational fuzz test of the experiment loader: the experiment files under
 // tests/data/experiments are mutated (byte flips, YAML syntax inserted, lines deleted or
 // repeated, huge numbers, deep nesting, alias bombs) and loaded in-process. Every case
-// must end in success or a ConfigError, quickly: never std::bad_alloc, another exception,
-// a crash or a hang. A failing case prints its index and text; the seed is fixed, so it
+// must end in success or a one-line ConfigError, quickly: never std::bad_alloc, another
+// exception, a crash or a hang. A failing case prints its index and text; the seed is fixed, so it
 // reproduces.
 #include <gtest/gtest.h>
 
@@ -174,8 +174,11 @@ TEST(FuzzConfig, MutatedExperimentsLoadOrFailWithAConfigError) {
     try {
       load_experiment(file.string(), sets);
       ++loaded;
-    } catch (const ConfigError&) {
+    } catch (const ConfigError& e) {
       ++refused;
+      const std::string message = e.what();
+      if (message.find_first_of("\n\r") != std::string::npos)
+        failure = "ConfigError of more than one line: " + printable(message, 400);
     } catch (const std::exception& e) {
       failure = std::string("threw ") + typeid(e).name() + ": " + e.what();
     } catch (...) {

@@ -21,10 +21,27 @@ namespace {
 
 // ---- Small helpers shared by every part of this file ---------------------------------
 
+// `text` with control characters (newlines, tabs, NUL, ESC) escaped as \xNN, so that a
+// value or key quoted in a message cannot break it into lines or drive a terminal.
+std::string one_line(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7F) {
+      out += c;
+    } else {
+      char buffer[8];
+      std::snprintf(buffer, sizeof buffer, "\\x%02x", unsigned(u));
+      out += buffer;
+    }
+  }
+  return out;
+}
+
 // The one-line error format every ConfigError uses.
 std::string error_text(const std::string& file, const std::string& path,
                        const std::string& message) {
-  return path.empty() ? file + ": " + message : file + ": " + path + ": " + message;
+  return one_line(path.empty() ? file + ": " + message : file + ": " + path + ": " + message);
 }
 
 std::string join_key(const std::string& prefix, const std::string& key) {
@@ -578,9 +595,10 @@ YAML::Node parse_file(const std::string& file) {
   try {
     root.reset(YAML::Load(text.str()));
   } catch (const YAML::Exception& e) {
-    if (e.mark.is_null()) throw ConfigError(file + ": " + e.msg);
-    throw ConfigError(file + ": line " + std::to_string(e.mark.line + 1) + ", column " +
-                      std::to_string(e.mark.column + 1) + ": " + e.msg);
+    // yaml-cpp quotes the offending character, which may be a newline.
+    if (e.mark.is_null()) throw ConfigError(one_line(file + ": " + e.msg));
+    throw ConfigError(one_line(file + ": line " + std::to_string(e.mark.line + 1) + ", column " +
+                               std::to_string(e.mark.column + 1) + ": " + e.msg));
   }
   const std::string problem = size_problem(root);
   if (!problem.empty()) throw ConfigError(file + ": " + problem);
@@ -662,7 +680,8 @@ constexpr const char* kOverrideOrigin = "--set";
 
 Override parse_override(const std::string& text) {
   const auto malformed = [&] {
-    return ConfigError(std::string(kOverrideOrigin) + ": '" + text + "': expected key.path=value");
+    return ConfigError(std::string(kOverrideOrigin) + ": '" + one_line(text) +
+                       "': expected key.path=value");
   };
   const auto eq = text.find('=');
   if (eq == std::string::npos) throw malformed();
@@ -676,14 +695,15 @@ Override parse_override(const std::string& text) {
       std::any_of(parts.begin(), parts.end(), [](const auto& p) { return p.empty(); }))
     throw malformed();
   if (parts[0] == "include" || parts[0] == "runs")
-    throw ConfigError(std::string(kOverrideOrigin) + ": '" + text +
+    throw ConfigError(std::string(kOverrideOrigin) + ": '" + one_line(text) +
                       "': include and runs cannot be overridden");
 
   YAML::Node value;
   try {
     value = YAML::Load(text.substr(eq + 1));
   } catch (const YAML::Exception& e) {
-    throw ConfigError(std::string(kOverrideOrigin) + ": '" + text + "': cannot parse the value: " + e.msg);
+    throw ConfigError(one_line(std::string(kOverrideOrigin) + ": '" + text +
+                               "': cannot parse the value: " + e.msg));
   }
   const std::string problem = size_problem(value);
   if (!problem.empty())
