@@ -75,6 +75,11 @@ class Run:
         self.f = open_h5(path)
         self.encoder = text(self.f.attrs.get("encoder", "?"))
         self.label = text(self.f.attrs.get("run_name", self.path.stem))
+        # A diverged run (non-finite loss; evaluation NaN) is drawn marked and never
+        # averaged with the seeds that trained.
+        self.diverged = text(self.f.attrs.get("status", "complete")) == "diverged"
+        if self.diverged:
+            self.label += " [diverged]"
 
     def array(self, name):
         obj = self.f.get(name)
@@ -102,11 +107,25 @@ class Run:
         return float(g.attrs[key]), ""
 
 
+def is_run_results(path):
+    """Run results, not a probe or encode output or a checkpoint in the same folder."""
+    if path.name.endswith(".ckpt.h5"):
+        return False
+    try:
+        with h5py.File(path, "r") as f:
+            kind = text(f.attrs.get("file_kind", "run_results"))
+    except OSError:
+        return True  # open_h5 reports it
+    if kind != "run_results":
+        print(f"plot.py: {path}: skipped (a {kind} file, not run results)", file=sys.stderr)
+    return kind == "run_results"
+
+
 def collect_runs(inputs):
     paths = []
     for item in map(Path, inputs):
         if item.is_dir():
-            found = sorted(item.glob("*.h5"))
+            found = [p for p in sorted(item.glob("*.h5")) if is_run_results(p)]
             if not found:
                 fail(f"{item}: no *.h5 files")
             paths += found
@@ -115,6 +134,11 @@ def collect_runs(inputs):
         else:
             fail(f"{item}: no such file or folder")
     runs = [Run(p) for p in paths]
+    for r in runs:
+        if r.diverged:
+            detail = text(r.f.attrs.get("status_detail", ""))
+            print(f"plot.py: {r.path}: diverged ({detail}); marked, left out of seed averages",
+                  file=sys.stderr)
     labels = [r.label for r in runs]
     for r in runs:  # the same run name from different experiments: say which
         if labels.count(r.label) > 1:
@@ -355,6 +379,8 @@ def plot_extrapolation(runs, directory, metric):
     train_lengths, lengths, all_nan = set(), set(), True
     curves = {}  # configuration label -> (x, [y per seed])
     for r in runs:
+        if r.diverged:
+            continue
         g = r.probe("extrapolation")
         src = "probes/extrapolation" if g is not None else "eval"
         x, y = r.array(f"{src}/length"), r.array(f"{src}/{metric}")
@@ -398,6 +424,8 @@ def plot_grid(runs, directory, metric, error):
     table = {}  # (run, setting) -> {length: [values over seeds]}
     runs_order, settings_order = [], []
     for r in runs:
+        if r.diverged:
+            continue
         name = without_seed(text(r.f.attrs.get("run_name", r.path.stem)))
         base, _, grid_setting = name.partition("__")
         grid_setting = grid_setting.replace("__", ", ")

@@ -329,7 +329,8 @@ TEST(LoadExperiment, WrongTypeRangeAndChoice) {
   EXPECT_EQ(load_error(path),
             path + ": model.layers: expected an integer between 1 and 64, got 'abc'");
   path = experiment_with("out_of_range.yaml", "train: {batch_size: 0}\n");
-  EXPECT_EQ(load_error(path), path + ": train.batch_size: expected an integer >= 1, got 0");
+  EXPECT_EQ(load_error(path),
+            path + ": train.batch_size: expected an integer between 1 and 65536, got 0");
   path = experiment_with("choice.yaml", "train: {schedule: linear}\n");
   EXPECT_EQ(load_error(path),
             path + ": train.schedule: expected one of: cosine, constant, got 'linear'");

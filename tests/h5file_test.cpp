@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -32,6 +33,13 @@ class H5FileTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  // File names in the test's folder, sorted.
+  std::vector<std::string> entries() const {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir_)) names.push_back(e.path().filename());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
 
   // Expects `body` to throw ConfigError with exactly `message` (one line).
   template <class F>
@@ -163,10 +171,13 @@ TEST_F(H5FileTest, FileAppearsOnlyOnCommit) {
   H5Writer w(file);
   w.write("/x", {1.0}, {1});
   EXPECT_FALSE(fs::exists(file));
-  EXPECT_TRUE(fs::exists(file + ".tmp"));
+  const std::string temp = w.temp_path();
+  EXPECT_EQ(temp.rfind(file + ".tmp.", 0), 0u) << temp;  // <file>.tmp.<pid>.<random>
+  EXPECT_TRUE(fs::exists(temp));
   w.commit();
   EXPECT_TRUE(fs::exists(file));
-  EXPECT_FALSE(fs::exists(file + ".tmp"));
+  EXPECT_FALSE(fs::exists(temp));
+  EXPECT_EQ(entries(), std::vector<std::string>{"run.h5"});
   EXPECT_EQ(H5Reader(file).read("/x"), (std::vector<double>{1.0}));
 }
 
@@ -177,7 +188,7 @@ TEST_F(H5FileTest, WriterDestroyedWithoutCommitLeavesNothing) {
     w.write("/x", {1.0}, {1});
   }
   EXPECT_FALSE(fs::exists(file));
-  EXPECT_FALSE(fs::exists(file + ".tmp"));
+  EXPECT_TRUE(entries().empty()) << "no temp file left";
 }
 
 TEST_F(H5FileTest, ExceptionWhileWritingLeavesNothing) {
@@ -190,7 +201,7 @@ TEST_F(H5FileTest, ExceptionWhileWritingLeavesNothing) {
       },
       std::runtime_error);
   EXPECT_FALSE(fs::exists(file));
-  EXPECT_FALSE(fs::exists(file + ".tmp"));
+  EXPECT_TRUE(entries().empty()) << "no temp file left";
 }
 
 TEST_F(H5FileTest, CommitReplacesAnOlderFile) {

@@ -79,5 +79,21 @@ TEST(NonFinite, AHealthyRunSaysComplete) {
   for (double v : d.eval_loss) EXPECT_TRUE(std::isfinite(v));
 }
 
+// plot.py marks a diverged run and leaves it out of the seed-averaged curves.
+TEST(NonFinite, PlotsMarkADivergedRunAndDoNotAverageIt) {
+  const auto out = fresh_dir("nonfinite_plot");
+  const std::string exp = data_path("experiments/tiny.yaml") + " --out " + out.string();
+  ASSERT_EQ(run_poslab("run " + exp + " --only none").exit_code, 0);
+  ASSERT_EQ(run_poslab("run " + exp + " --only learned --set train.lr=1e30").exit_code, 1);
+  const auto err = out / "plot.err";
+  const std::string plot = "/usr/bin/python3 " + std::string(POSLAB_SOURCE_DIR) +
+                           "/scripts/plot.py extrapolation " + out.string() + " --out " +
+                           (out / "plots").string() + " > /dev/null 2>" + err.string();
+  ASSERT_EQ(std::system(plot.c_str()), 0) << testing::read_text(err);
+  const std::string text = testing::read_text(err);
+  EXPECT_NE(text.find("learned.h5: diverged (non-finite"), std::string::npos) << text;
+  EXPECT_TRUE(std::filesystem::exists(out / "plots" / "extrapolation_token_accuracy.png"));
+}
+
 }  // namespace
 }  // namespace poslab

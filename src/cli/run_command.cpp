@@ -7,19 +7,28 @@
 #include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <optional>
+#include <set>
 
 #include "cli/commands.h"
 #include "cli/options_util.h"
 #include "cli/progress.h"
+#include "cli/run_preflight.h"
 #include "cli/table.h"
 #include "io/h5file.h"
 #include "io/results.h"
+#include "io/temp_files.h"
+#include "model/memory_estimate.h"
 #include "train/checkpoint.h"
 #include "train/run.h"
 
 namespace poslab::cli {
 
 namespace {
+
+std::string results_path(const std::string& dir, const std::string& run_name) {
+  return (std::filesystem::path(dir) / (run_name + ".h5")).string();
+}
 
 void print_comparison(const std::vector<RunRecord>& records) {
   const bool any_variants = std::any_of(records.begin(), records.end(),
@@ -44,12 +53,17 @@ void print_comparison(const std::vector<RunRecord>& records) {
 }
 
 // SIGINT/SIGTERM: the training loop finishes its step, writes a checkpoint and stops. A
-// second signal of the same kind ends the process at once (the handler resets itself).
+// second signal ends the process at once, removing any temporary file being written.
 volatile std::sig_atomic_t g_stop_signal = 0;
 
 extern "C" void request_stop(int sig) {
-  g_stop_signal = sig;
+  if (g_stop_signal == 0) {
+    g_stop_signal = sig;
+    return;
+  }
+  remove_live_temp_files();
   std::signal(sig, SIG_DFL);
+  std::raise(sig);
 }
 
 // True if `path` is a complete results file of exactly this run's configuration.
@@ -75,7 +89,8 @@ int run_command(const std::vector<std::string>& args) {
       ("experiment", po::value(&experiment)->required(), "experiment YAML file")
       ("set", po::value(&overrides)->composing(), "override a key: --set model.d_model=128")
       ("out", po::value(&out_dir), "results folder (default: output.dir of the experiment)")
-      ("threads", po::value(&threads)->default_value(0), "OpenMP threads (0 = all cores)")
+      ("threads", po::value(&threads)->default_value(0),
+       ("OpenMP threads (0 = all cores, at most " + std::to_string(kMaxThreads) + ")").c_str())
       ("only", po::value<std::vector<std::string>>()->composing(), "run only the named runs")
       ("suffix", po::value<std::string>(), "append to every run's name and file name (used by sweep)")
       ("resume", po::bool_switch(), "continue interrupted runs from their checkpoints and skip "
@@ -87,7 +102,10 @@ int run_command(const std::vector<std::string>& args) {
                   args, options, positional, vm))
     return 0;
 
+  check_thread_count(threads);
   if (threads > 0) overrides.push_back("train.threads=" + std::to_string(threads));
+  // From here on an interrupted run leaves no temporary results file behind.
+  install_temp_file_cleanup();
   std::vector<RunSpec> specs = load_experiment(experiment, overrides);
   if (vm.count("only")) {
     const auto only = vm["only"].as<std::vector<std::string>>();
@@ -97,10 +115,44 @@ int run_command(const std::vector<std::string>& args) {
     if (kept.empty()) throw ConfigError(experiment + ": --only: no run has that name");
     specs = kept;
   }
-  if (vm.count("suffix"))
-    for (auto& s : specs) s.run_name += vm["suffix"].as<std::string>();
-  // Validate every run (plugins, lengths) before any training starts.
-  for (const auto& spec : specs) prepare_run(spec);
+  if (vm.count("suffix")) {
+    const std::string suffix = vm["suffix"].as<std::string>();
+    for (auto& s : specs) {
+      check_suffix(suffix, s.run_name);
+      s.run_name += suffix;
+    }
+  }
+  // Validate every run (plugins, lengths, memory, output paths) before any training starts.
+  const std::optional<std::size_t> available = available_memory_bytes();
+  for (const auto& spec : specs) {
+    // These checks' keys may be shared by every run; the message says which run failed.
+    const auto naming_the_run = [&](const auto& check) {
+      try {
+        check();
+      } catch (const ConfigError& e) {
+        if (specs.size() == 1) throw;
+        throw ConfigError(std::string(e.what()) + " (in run '" + spec.run_name + "')");
+      }
+    };
+    // Parameters first: building the model allocates them.
+    if (available) naming_the_run([&] { check_parameters_fit(spec, *available); });
+    const PreparedRun run = prepare_run(spec);
+    const ConfigNode dir_key = spec.root.child("output").child("dir");
+    const std::string what = out_dir.empty() ? dir_key.file() + ": output.dir" : "--out";
+    const std::string dir = out_dir.empty() ? spec.output.dir : out_dir;
+    naming_the_run([&] {
+      if (available) check_run_fits_in_memory(run, *available);
+      check_output_dir_writable(dir, what);
+      check_results_path_free(results_path(dir, spec.run_name), what);
+    });
+  }
+  // Temp files of runs killed with SIGKILL (their PID is gone) are removed.
+  std::set<std::string> dirs;
+  for (const auto& spec : specs) dirs.insert(out_dir.empty() ? spec.output.dir : out_dir);
+  for (const auto& dir : dirs)
+    if (const int n = remove_stale_temp_files(dir); n > 0)
+      std::cerr << "[poslab] removed " << n << " temporary file(s) of interrupted runs from "
+                << dir << "\n";
 
   const bool resume = vm["resume"].as<bool>();
   std::signal(SIGINT, request_stop);
@@ -110,7 +162,7 @@ int run_command(const std::vector<std::string>& args) {
   for (const auto& spec : specs) {
     const std::string dir = out_dir.empty() ? spec.output.dir : out_dir;
     std::filesystem::create_directories(dir);
-    const std::string path = (std::filesystem::path(dir) / (spec.run_name + ".h5")).string();
+    const std::string path = results_path(dir, spec.run_name);
     const std::string checkpoint = checkpoint_path(dir, spec.run_name);
     if (resume && has_complete_results(path, spec)) {
       std::cerr << "[" << spec.run_name << "] done already: " << path << "\n";

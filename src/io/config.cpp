@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -20,10 +21,27 @@ namespace {
 
 // ---- Small helpers shared by every part of this file ---------------------------------
 
+// `text` with control characters (newlines, tabs, NUL, ESC) escaped as \xNN, so that a
+// value or key quoted in a message cannot break it into lines or drive a terminal.
+std::string one_line(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7F) {
+      out += c;
+    } else {
+      char buffer[8];
+      std::snprintf(buffer, sizeof buffer, "\\x%02x", unsigned(u));
+      out += buffer;
+    }
+  }
+  return out;
+}
+
 // The one-line error format every ConfigError uses.
 std::string error_text(const std::string& file, const std::string& path,
                        const std::string& message) {
-  return path.empty() ? file + ": " + message : file + ": " + path + ": " + message;
+  return one_line(path.empty() ? file + ": " + message : file + ": " + path + ": " + message);
 }
 
 std::string join_key(const std::string& prefix, const std::string& key) {
@@ -139,11 +157,18 @@ std::string describe_got(const YAML::Node& node) {
   return "'" + text + "'" + (looks_typed ? " (a quoted string)" : "");
 }
 
+// A bound as people write it: whole numbers in full ("1000000", not "1e+06").
+std::string bound_text(double bound) {
+  if (std::abs(bound) < 1e15 && bound == std::floor(bound))
+    return std::to_string(static_cast<long long>(bound));
+  return format_number(bound);
+}
+
 std::string range_text(double min, double max) {
   const bool has_min = std::isfinite(min), has_max = std::isfinite(max);
-  if (has_min && has_max) return "between " + format_number(min) + " and " + format_number(max);
-  if (has_min) return ">= " + format_number(min);
-  if (has_max) return "<= " + format_number(max);
+  if (has_min && has_max) return "between " + bound_text(min) + " and " + bound_text(max);
+  if (has_min) return ">= " + bound_text(min);
+  if (has_max) return "<= " + bound_text(max);
   return "";
 }
 
@@ -243,6 +268,36 @@ void check_keys(const ConfigNode& node, const std::vector<std::string>& allowed)
 }
 
 }  // namespace
+
+// ---- Names that become file names ----------------------------------------------------
+
+std::string file_name_problem(const std::string& name) {
+  if (name.empty()) return "empty";
+  if (name.size() > kMaxRunNameBytes) return std::to_string(name.size()) + " bytes";
+  if (name[0] == '.') return "starts with '.'";
+  for (const char c : name) {
+    const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    if (!safe) return "contains '" + printable(std::string(1, c)) + "'";
+  }
+  return "";
+}
+
+std::string printable(const std::string& text, std::size_t max_bytes) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (i == max_bytes) return out + "...";
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7F && c != '\\') {
+      out += char(c);
+    } else {
+      char buffer[8];
+      std::snprintf(buffer, sizeof buffer, "\\x%02x", unsigned(c));
+      out += buffer;
+    }
+  }
+  return out;
+}
 
 // ---- ConfigNode ----------------------------------------------------------------------
 
@@ -480,11 +535,59 @@ void record_origins(const YAML::Node& map, const std::string& prefix, const std:
   }
 }
 
+// ---- Size limits: a small file must not become a huge tree ------------------------------
+// yaml-cpp keeps an alias (*name) as one more reference to its anchored node, and every
+// later step (Clone, merging, key origins, the emitted /config) walks the tree as if each
+// alias were a copy: nine levels of nine aliases ("billion laughs") turn 800 bytes into
+// 10^9 nodes, minutes and gigabytes before a bad_alloc. So every parsed document is
+// counted as it will be walked, stopping as soon as a limit is passed, before anything
+// else touches it. Real experiments have a few hundred nodes.
+constexpr std::uintmax_t kMaxConfigBytes = 4u << 20;
+constexpr std::size_t kMaxConfigNodes = 100000;
+constexpr int kMaxConfigDepth = 64;
+// runs: and eval.variants copy a section once per item; their product is bounded too.
+constexpr std::size_t kMaxExpandedNodes = 1000000;
+constexpr std::size_t kMaxVariants = 100;
+
+// The number of nodes of `node` with every alias counted at each use, or `limit` + 1 as
+// soon as it is larger (also when nesting passes kMaxConfigDepth, which a cycle of
+// aliases would do), so that counting a hostile tree costs at most `limit` steps.
+std::size_t expanded_size(const YAML::Node& node, std::size_t limit, int depth = 0) {
+  if (depth > kMaxConfigDepth || limit == 0) return limit + 1;
+  std::size_t count = 1;
+  const auto add = [&](const YAML::Node& child) {
+    count += expanded_size(child, limit - count, depth + 1);
+    return count <= limit;
+  };
+  if (node.IsSequence()) {
+    for (const auto& item : node)
+      if (!add(item)) return limit + 1;
+  } else if (node.IsMap()) {
+    for (const auto& kv : node)
+      if (!add(kv.first) || !add(kv.second)) return limit + 1;
+  }
+  return count;
+}
+
+// "" if `node` is within the limits, else why not (for "<where>: <why>").
+std::string size_problem(const YAML::Node& node) {
+  if (expanded_size(node, kMaxConfigNodes) <= kMaxConfigNodes) return "";
+  return "expected at most " + std::to_string(kMaxConfigNodes) + " YAML nodes nested at most " +
+         std::to_string(kMaxConfigDepth) +
+         " deep, counting every use of an alias (*name) as a copy; got more";
+}
+
 // Reads and parses one YAML file; its top level must be a mapping (empty = {}).
 YAML::Node parse_file(const std::string& file) {
   std::ifstream in;
-  if (fs::is_regular_file(file)) in.open(file);
+  std::error_code error;
+  // Only regular files: a FIFO or a device would block or never end.
+  if (fs::is_regular_file(file, error)) in.open(file);
   if (!in.is_open()) throw ConfigError(file + ": cannot open file");
+  const std::uintmax_t bytes = fs::file_size(file, error);
+  if (!error && bytes > kMaxConfigBytes)
+    throw ConfigError(file + ": expected a configuration file of at most " +
+                      std::to_string(kMaxConfigBytes) + " bytes, got " + std::to_string(bytes));
   std::stringstream text;
   text << in.rdbuf();
   if (in.bad()) throw ConfigError(file + ": cannot open file");
@@ -492,10 +595,13 @@ YAML::Node parse_file(const std::string& file) {
   try {
     root.reset(YAML::Load(text.str()));
   } catch (const YAML::Exception& e) {
-    if (e.mark.is_null()) throw ConfigError(file + ": " + e.msg);
-    throw ConfigError(file + ": line " + std::to_string(e.mark.line + 1) + ", column " +
-                      std::to_string(e.mark.column + 1) + ": " + e.msg);
+    // yaml-cpp quotes the offending character, which may be a newline.
+    if (e.mark.is_null()) throw ConfigError(one_line(file + ": " + e.msg));
+    throw ConfigError(one_line(file + ": line " + std::to_string(e.mark.line + 1) + ", column " +
+                               std::to_string(e.mark.column + 1) + ": " + e.msg));
   }
+  const std::string problem = size_problem(root);
+  if (!problem.empty()) throw ConfigError(file + ": " + problem);
   if (is_absent(root)) return YAML::Node(YAML::NodeType::Map);
   if (!root.IsMap())
     throw ConfigError(file + ": expected a mapping at the top level, got " + describe_got(root));
@@ -574,7 +680,8 @@ constexpr const char* kOverrideOrigin = "--set";
 
 Override parse_override(const std::string& text) {
   const auto malformed = [&] {
-    return ConfigError(std::string(kOverrideOrigin) + ": '" + text + "': expected key.path=value");
+    return ConfigError(std::string(kOverrideOrigin) + ": '" + one_line(text) +
+                       "': expected key.path=value");
   };
   const auto eq = text.find('=');
   if (eq == std::string::npos) throw malformed();
@@ -588,15 +695,19 @@ Override parse_override(const std::string& text) {
       std::any_of(parts.begin(), parts.end(), [](const auto& p) { return p.empty(); }))
     throw malformed();
   if (parts[0] == "include" || parts[0] == "runs")
-    throw ConfigError(std::string(kOverrideOrigin) + ": '" + text +
+    throw ConfigError(std::string(kOverrideOrigin) + ": '" + one_line(text) +
                       "': include and runs cannot be overridden");
 
   YAML::Node value;
   try {
     value = YAML::Load(text.substr(eq + 1));
   } catch (const YAML::Exception& e) {
-    throw ConfigError(std::string(kOverrideOrigin) + ": '" + text + "': cannot parse the value: " + e.msg);
+    throw ConfigError(one_line(std::string(kOverrideOrigin) + ": '" + text +
+                               "': cannot parse the value: " + e.msg));
   }
+  const std::string problem = size_problem(value);
+  if (!problem.empty())
+    throw ConfigError(std::string(kOverrideOrigin) + ": '" + printable(text) + "': " + problem);
   Override out{text, value, {}};
   std::string path;
   for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -629,6 +740,17 @@ std::vector<std::string> run_keys() {
   return keys;
 }
 
+// Upper bounds of the sizes this file owns (task lengths and threads: config.h). Generous
+// for any model this laboratory trains on a CPU; their job is to turn a typo into a
+// message that states the bound instead of an int overflow or a failed allocation.
+constexpr int kMaxLayers = 64;
+constexpr int kMaxWidth = 65536;  // d_model, d_ff
+constexpr int kMaxHeads = 1024;
+constexpr int kMaxSteps = 100'000'000;
+constexpr int kMaxBatch = 65536;  // train.batch_size, eval.batch_size
+constexpr int kMaxEvalBatches = 100000;
+constexpr int kMaxListItems = 1000;  // eval.lengths (each is one evaluation pass)
+
 std::string text_of(int v) { return std::to_string(v); }
 std::string text_of(double v) { return format_number(v); }
 std::string text_of(bool v) { return v ? "true" : "false"; }
@@ -642,10 +764,11 @@ std::vector<OptionSpec> top_level_options() {
 
 std::vector<OptionSpec> model_options() {
   const ModelSpec d;
-  return {{"layers", Type::Int, text_of(d.layers), "transformer blocks", 1, 64},
-          {"d_model", Type::Int, text_of(d.d_model), "model width", 1},
-          {"heads", Type::Int, text_of(d.heads), "attention heads (must divide d_model)", 1},
-          {"d_ff", Type::Int, text_of(d.d_ff), "MLP hidden width", 1},
+  return {{"layers", Type::Int, text_of(d.layers), "transformer blocks", 1, kMaxLayers},
+          {"d_model", Type::Int, text_of(d.d_model), "model width", 1, kMaxWidth},
+          {"heads", Type::Int, text_of(d.heads), "attention heads (must divide d_model)", 1,
+           kMaxHeads},
+          {"d_ff", Type::Int, text_of(d.d_ff), "MLP hidden width", 1, kMaxWidth},
           {"tied_embeddings", Type::Bool, text_of(d.tied_embeddings),
            "share the token embedding with the output head"},
           {"attention", Type::String, d.attention, "attention mask", -kInf, kInf,
@@ -655,11 +778,12 @@ std::vector<OptionSpec> model_options() {
 
 std::vector<OptionSpec> train_options() {
   const TrainSpec d;
-  return {{"steps", Type::Int, text_of(d.steps), "optimiser steps", 1},
-          {"batch_size", Type::Int, text_of(d.batch_size), "sequences per step", 1},
+  return {{"steps", Type::Int, text_of(d.steps), "optimiser steps", 1, kMaxSteps},
+          {"batch_size", Type::Int, text_of(d.batch_size), "sequences per step", 1, kMaxBatch},
           {"lr", Type::Float, text_of(d.lr), "peak learning rate (> 0)", 0},
           {"min_lr_ratio", Type::Float, text_of(d.min_lr_ratio), "final lr / peak lr (cosine)", 0, 1},
-          {"warmup_steps", Type::Int, text_of(d.warmup_steps), "linear warmup steps", 0},
+          {"warmup_steps", Type::Int, text_of(d.warmup_steps), "linear warmup steps", 0,
+           kMaxSteps},
           {"schedule", Type::String, d.schedule, "learning-rate schedule", -kInf, kInf,
            {"cosine", "constant"}},
           {"weight_decay", Type::Float, text_of(d.weight_decay), "AdamW weight decay", 0},
@@ -667,8 +791,9 @@ std::vector<OptionSpec> train_options() {
           {"beta2", Type::Float, text_of(d.beta2), "AdamW beta2, in [0, 1)", 0},
           {"eps", Type::Float, text_of(d.eps), "AdamW epsilon (> 0)", 0},
           {"grad_clip", Type::Float, text_of(d.grad_clip), "global gradient-norm clip (0 = off)", 0},
-          {"log_every", Type::Int, text_of(d.log_every), "steps between log lines", 1},
-          {"threads", Type::Int, text_of(d.threads), "OpenMP threads (0 = default)", 0},
+          {"log_every", Type::Int, text_of(d.log_every), "steps between log lines", 1, kMaxSteps},
+          {"threads", Type::Int, text_of(d.threads), "OpenMP threads (0 = default)", 0,
+           kMaxThreads},
           {"on_nonfinite", Type::String, d.on_nonfinite,
            "a non-finite loss or gradient: stop the run (diverged) or skip that step's update",
            -kInf, kInf, {"stop", "skip_step"}}};
@@ -676,9 +801,10 @@ std::vector<OptionSpec> train_options() {
 
 std::vector<OptionSpec> eval_options() {
   const EvalSpec d;
-  return {{"lengths", Type::IntList, "[]", "evaluation lengths (empty = the training length)", 1},
-          {"batches", Type::Int, text_of(d.batches), "batches per length", 1},
-          {"batch_size", Type::Int, text_of(d.batch_size), "sequences per batch", 1}};
+  return {{"lengths", Type::IntList, "[]", "evaluation lengths (empty = the training length)", 1,
+           kMaxTaskLength},
+          {"batches", Type::Int, text_of(d.batches), "batches per length", 1, kMaxEvalBatches},
+          {"batch_size", Type::Int, text_of(d.batch_size), "sequences per batch", 1, kMaxBatch}};
 }
 
 std::vector<OptionSpec> output_options() {
@@ -751,6 +877,15 @@ std::vector<EvalVariant> parse_eval_variants(const ConfigNode& variants, const P
   if (!variants.yaml().IsMap())
     variants.fail("expected a mapping from variant name to task options, e.g. {sparse: {eval_p_ignore: 0.98}}, got " +
                   describe_got(variants.yaml()));
+  if (variants.yaml().size() > kMaxVariants)
+    variants.fail("expected at most " + std::to_string(kMaxVariants) + " variants, got " +
+                  std::to_string(variants.yaml().size()));
+  // Each variant is a copy of the task section.
+  const std::size_t task_nodes = expanded_size(task.node.yaml(), kMaxConfigNodes);
+  if (task_nodes * variants.yaml().size() > kMaxExpandedNodes)
+    variants.fail("expected variants x nodes of the task section to be at most " +
+                  std::to_string(kMaxExpandedNodes) + ", got " +
+                  std::to_string(variants.yaml().size()) + " x " + std::to_string(task_nodes));
   for (const auto& name : variants.keys()) {
     const ConfigNode overrides = variants.child(name);
     if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
@@ -781,6 +916,9 @@ EvalSpec parse_eval(const ConfigNode& node, const PluginSpec& task) {
   // Leaving lengths out means "the training length"; writing an empty list is a mistake.
   if (e.lengths.empty() && node.has("lengths"))
     o.node("lengths").fail("expected a non-empty list of integers >= 1, got an empty list");
+  if (e.lengths.size() > std::size_t(kMaxListItems))
+    o.node("lengths").fail("expected at most " + std::to_string(kMaxListItems) +
+                           " evaluation lengths, got " + std::to_string(e.lengths.size()));
   e.batches = o.get_int("batches");
   e.batch_size = o.get_int("batch_size");
   e.variants = parse_eval_variants(node.child("variants"), task);
@@ -824,9 +962,11 @@ std::vector<PluginSpec> parse_probes(const ConfigNode& node) {
 
 // Run and experiment names become file names (<dir>/<run>.h5).
 void check_run_name(const ConfigNode& where, const std::string& name) {
-  if (name.empty() || name == "." || name == ".." ||
-      name.find_first_of("/\\") != std::string::npos)
-    where.fail("expected a name usable as a file name, got '" + name + "'");
+  const std::string problem = file_name_problem(name);
+  if (!problem.empty())
+    where.fail("expected a run name of at most " + std::to_string(kMaxRunNameBytes) +
+               " letters, digits, '.', '_' or '-', not starting with '.' (it names the results "
+               "file), got '" + printable(name) + "' (" + problem + ")");
 }
 
 // Fills the defaults of the sections poslab itself owns, so that the YAML written into a
@@ -926,6 +1066,12 @@ std::vector<RunTree> expand_runs(const Tree& base, const std::string& source_fil
   if (!runs.yaml().IsSequence() || runs.yaml().size() == 0)
     runs.fail("expected a non-empty list of runs (mappings with a name), got " +
               describe_got(runs.yaml()));
+  // Each run is a copy of everything outside runs:.
+  const std::size_t per_run = expanded_size(common.yaml, kMaxConfigNodes);
+  if (per_run * runs.yaml().size() > kMaxExpandedNodes)
+    runs.fail("expected runs x nodes outside runs: to be at most " +
+              std::to_string(kMaxExpandedNodes) + ", got " + std::to_string(runs.yaml().size()) +
+              " runs x " + std::to_string(per_run) + " nodes");
   const std::string runs_file = runs.file();
   std::map<std::string, std::size_t> seen;
   std::vector<RunTree> out;

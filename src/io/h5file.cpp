@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "io/config.h"
+#include "io/temp_files.h"
 
 namespace poslab {
 namespace {
@@ -145,12 +146,17 @@ void sync_to_disk(const std::string& path) {
 // ---- H5Writer ---------------------------------------------------------------------------
 
 struct H5Writer::Impl {
+  // Declared first so that it outlives the file: a failed constructor or a writer
+  // destroyed without commit() closes the file, then removes the temp.
+  TempFile temp;
   // Constructed in place: H5File's implicit copy-assignment copies the id without taking
-  // a reference, so assigning a temporary would leave a closed id behind.
+  // a reference, so assigning a temporary would leave a closed id behind. TRUNC opens the
+  // empty file TempFile created exclusively.
   H5::H5File file;
   bool committed = false;
 
-  explicit Impl(const std::string& temp_path) : file(temp_path, H5F_ACC_TRUNC) {}
+  explicit Impl(const std::string& final_path)
+      : temp(final_path), file(temp.path(), H5F_ACC_TRUNC) {}
 
   [[noreturn]] void fail(const std::string& final_path, const std::string& object,
                          const std::string& what) const {
@@ -229,9 +235,9 @@ H5Writer::H5Writer(std::string final_path)
                              "' does not exist");
   }
   try {
-    impl_ = std::make_unique<Impl>(temp_path());
+    impl_ = std::make_unique<Impl>(final_path_);
   } catch (const H5::Exception& e) {
-    throw std::runtime_error(final_path_ + ": cannot create " + temp_path() + ": " + detail(e));
+    throw std::runtime_error(final_path_ + ": cannot create a temporary file: " + detail(e));
   }
 }
 
@@ -242,9 +248,10 @@ H5Writer::~H5Writer() {
   } catch (...) {
     // Closing can fail after an earlier HDF5 error; the file is removed regardless.
   }
-  std::error_code ignored;
-  fs::remove(temp_path(), ignored);
+  // impl_'s TempFile removes the temp file.
 }
+
+const std::string& H5Writer::temp_path() const { return impl_->temp.path(); }
 
 void H5Writer::write(const std::string& path, const std::vector<double>& data,
                      const std::vector<std::size_t>& shape) {
@@ -319,13 +326,7 @@ void H5Writer::commit() {
   if (impl_->committed) throw std::logic_error(final_path_ + ": commit() called twice");
   writer_guard(final_path_, "/", [&] { impl_->file.close(); });
   sync_to_disk(temp_path());
-  std::error_code error;
-  fs::rename(temp_path(), final_path_, error);
-  if (error) {
-    // The destructor still removes the temporary file.
-    throw std::runtime_error(final_path_ + ": cannot rename " + temp_path() + ": " +
-                             error.message());
-  }
+  impl_->temp.commit();  // on failure the destructor still removes the temporary file
   impl_->committed = true;
 }
 

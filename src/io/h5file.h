@@ -1,8 +1,9 @@
 #pragma once
 // A small, safe layer over the HDF5 C++ API for results files.
 //
-// H5Writer creates a file atomically: it writes "<final>.tmp" and renames it on commit(),
-// so a results file is either whole or absent. H5Reader opens files read-only and turns
+// H5Writer creates a file atomically: it writes a temp file unique to the writer
+// ("<final>.tmp.<pid>.<random>", see io/temp_files.h) and renames it on commit(), so a
+// results file is either whole or absent, and concurrent writers never share a temp file. H5Reader opens files read-only and turns
 // every HDF5 failure into a one-line ConfigError naming the file and the object path
 // ("results.h5: /eval/loss: no such dataset"); HDF5's own error-stack printing is off.
 //
@@ -19,7 +20,8 @@ namespace poslab {
 
 class H5Writer {
  public:
-  // Creates (truncating) "<final_path>.tmp". Throws std::runtime_error if it cannot.
+  // Creates a new, unique temp file next to final_path (never following a symlink).
+  // Throws std::runtime_error if it cannot.
   explicit H5Writer(std::string final_path);
   // Without a successful commit(), closes and removes the temporary file.
   ~H5Writer();
@@ -56,7 +58,7 @@ class H5Writer {
   void commit();
 
   const std::string& final_path() const { return final_path_; }
-  std::string temp_path() const { return final_path_ + ".tmp"; }
+  const std::string& temp_path() const;
 
  private:
   struct Impl;

@@ -1,6 +1,7 @@
 #pragma once
-// The results file of one run (DESIGN.md, "Results file"). Written to <path>.tmp and
-// renamed when complete, so a results file is either whole or absent.
+// The results file of one run (DESIGN.md, "Results file"). Written to a temp file unique
+// to the writer (io/temp_files.h) and renamed when complete, so a results file is either
+// whole or absent.
 #include <string>
 
 #include "io/run_record.h"

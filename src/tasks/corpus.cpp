@@ -1,15 +1,23 @@
 #include "tasks/corpus.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <optional>
 
 namespace poslab {
 namespace {
+
+// Character indices are ints (window offsets) and the decoded text takes 4 bytes per
+// character: 1 GiB of text is already 4 GiB in memory.
+constexpr std::uintmax_t kMaxCorpusBytes = std::uintmax_t(1) << 30;
 
 // Strict UTF-8 decoding: rejects truncated sequences, overlong forms, surrogates and code
 // points above U+10FFFF. Returns nothing on the first invalid byte.
@@ -67,6 +75,38 @@ std::string encode_utf8(char32_t cp) {
   return s;
 }
 
+// Reads the whole corpus file. Only a regular file of at most kMaxCorpusBytes: a FIFO
+// would block forever and /dev/zero never ends. The file is opened without blocking and
+// checked through its descriptor, so it cannot be swapped for a FIFO after the check.
+std::string read_corpus_file(const std::string& path, const ConfigNode& where) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) where.fail("cannot open '" + path + "': " + std::strerror(errno));
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) where.fail("cannot open '" + path + "': " + std::strerror(errno));
+  if (!S_ISREG(info.st_mode))
+    where.fail("expected a regular text file, got '" + path + "' (" +
+               (S_ISDIR(info.st_mode) ? "a folder" : "not a regular file: a device, FIFO or socket") +
+               ")");
+  if (std::uintmax_t(info.st_size) > kMaxCorpusBytes)
+    where.fail("expected a text file of at most " + std::to_string(kMaxCorpusBytes) +
+               " bytes (1 GiB), got '" + path + "' (" + std::to_string(info.st_size) + " bytes)");
+  std::string bytes(std::size_t(info.st_size), '\0');
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) where.fail("cannot read '" + path + "': " + std::strerror(errno));
+    if (n == 0) break;  // the file shrank while we read it: keep what is there
+    done += std::size_t(n);
+  }
+  bytes.resize(done);
+  return bytes;
+}
+
 }  // namespace
 
 std::vector<OptionSpec> CharCorpus::option_specs() {
@@ -87,11 +127,7 @@ CharCorpus::CharCorpus(const Options& options) : path_node_(options.node("path")
   }
   resolved_path_ = path.string();
 
-  std::ifstream in(path, std::ios::binary);
-  if (!in || std::filesystem::is_directory(path))
-    path_node_.fail("cannot open '" + resolved_path_ + "'");
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) path_node_.fail("cannot read '" + resolved_path_ + "'");
+  const std::string bytes = read_corpus_file(resolved_path_, path_node_);
   const auto text = decode_utf8(bytes);
   if (!text)
     path_node_.fail("expected a UTF-8 text file, got invalid UTF-8 in '" + resolved_path_ + "'");

@@ -22,8 +22,9 @@ namespace poslab {
 class CharCorpus {
  public:
   // Reads options `path` (relative paths are resolved against the directory of the file
-  // that set the key) and `eval_fraction`. Missing, unreadable, empty or non-UTF-8 files
-  // are ConfigErrors on the `path` key.
+  // that set the key) and `eval_fraction`. Missing, unreadable, empty or non-UTF-8 files,
+  // anything but a regular file (a FIFO, /dev/zero) and files over 1 GiB are ConfigErrors
+  // on the `path` key.
   explicit CharCorpus(const Options& options);
 
   // The options the loader reads, for a task's option list.

@@ -31,11 +31,11 @@ std::vector<OptionSpec> with_length_options(int default_length, int shortest,
                                             std::vector<OptionSpec> task_options) {
   std::vector<OptionSpec> specs = {
       {"length", OptionSpec::Type::Int, std::to_string(default_length),
-       "longest training length, in " + unit, double(shortest)},
+       "longest training length, in " + unit, double(shortest), double(kMaxTaskLength)},
       {"min_length", OptionSpec::Type::Int, "0",
        "shortest training length (each example draws its length uniformly from "
        "[min_length, length]); 0 = same as length",
-       0}};
+       0, double(kMaxTaskLength)}};
   for (auto& spec : task_options) specs.push_back(std::move(spec));
   return specs;
 }

@@ -41,7 +41,8 @@ Example prompt_then_answer(const std::vector<std::int32_t>& prompt,
                            const std::vector<std::int32_t>& answer);
 
 // The options every task shares, followed by the task's own:
-//   length      the longest training length, in the task's unit (`unit` in the help text)
+//   length      the longest training length, in the task's unit (`unit` in the help text),
+//               at most kMaxTaskLength, so that sequence_length(length) fits an int
 //   min_length  the shortest training length; 0 (the default) means "same as length"
 // `shortest` is the smallest length the task can make (e.g. 2 for flip_flop).
 std::vector<OptionSpec> with_length_options(int default_length, int shortest,
