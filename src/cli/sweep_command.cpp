@@ -28,6 +28,9 @@
 #include "io/existing_result.h"
 #include "io/file_lock.h"
 #include "io/file_name.h"
+#include "io/h5file.h"
+#include "io/results.h"
+#include "train/checkpoint.h"
 #include "train/run.h"
 
 namespace poslab::cli {
@@ -174,6 +177,34 @@ std::string plural(std::size_t n, const std::string& one, const std::string& man
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
+// Runs start with --resume: a checkpoint of exactly this run (same configuration and poslab
+// build) is continued; any other checkpoint at its path is stale and removed, so the run
+// starts over instead of being refused.
+void keep_or_remove_checkpoint(const Job& job) {
+  const fs::path results(job.results);
+  const std::string ckpt = checkpoint_path(results.parent_path().string(), results.stem().string());
+  if (!fs::exists(ckpt)) return;
+  std::string why;
+  try {
+    H5Reader r(ckpt);
+    if (!r.has_attr("/", "file_kind") || r.attr_string("/", "file_kind") != "checkpoint")
+      why = "not a checkpoint";
+    else if (r.attr_string("/", "poslab_version") != POSLAB_VERSION ||
+             r.attr_string("/", "git_commit") != build_git_commit())
+      why = "written by another poslab build";
+    else
+      why = first_yaml_difference(r.read_string("/config"), job.resolved_yaml);
+  } catch (const std::exception& e) {
+    why = e.what();
+  }
+  if (why.empty()) {
+    std::cerr << "[sweep] will resume from " << ckpt << "\n";
+    return;
+  }
+  std::cerr << "[sweep] stale checkpoint removed (" << why << "): " << ckpt << "\n";
+  fs::remove(ckpt);
+}
+
 }  // namespace
 
 int sweep_command(const std::vector<std::string>& args) {
@@ -231,6 +262,7 @@ int sweep_command(const std::vector<std::string>& args) {
     }
     todo.push_back(job);
     todo.back().stale = existing.state == ResultState::stale;
+    if (!dry_run) keep_or_remove_checkpoint(job);
   }
   std::cerr << "[sweep] " << all.size() << " runs, " << todo.size() << " to do"
             << (stale ? " (" + plural(stale, "stale result", "stale results") + " to re-run)" : "")
