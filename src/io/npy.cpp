@@ -1,5 +1,7 @@
 #include "io/npy.h"
 
+#include "io/temp_files.h"
+
 #include <bit>
 #include <cctype>
 #include <cstdint>
@@ -13,6 +15,7 @@
 #include <system_error>
 
 #include "io/config.h"
+#include "io/temp_files.h"
 
 namespace poslab {
 namespace {
@@ -313,28 +316,17 @@ void write_npy(const std::string& path, const std::vector<double>& data,
     throw std::invalid_argument(path + ": " + std::to_string(data.size()) +
                                 " values do not fill shape " + format_shape(shape));
   }
-  const std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error(path + ": cannot create " + temp);
-    const std::string header = make_header(shape);
-    out.write(header.data(), static_cast<std::streamsize>(header.size()));
-    out.write(reinterpret_cast<const char*>(data.data()),
-              static_cast<std::streamsize>(data.size() * sizeof(double)));
-    out.close();
-    if (!out) {
-      std::error_code ignored;
-      std::filesystem::remove(temp, ignored);
-      throw std::runtime_error(path + ": write failed");
-    }
-  }
-  std::error_code error;
-  std::filesystem::rename(temp, path, error);
-  if (error) {
-    std::error_code ignored;
-    std::filesystem::remove(temp, ignored);
-    throw std::runtime_error(path + ": cannot rename " + temp + ": " + error.message());
-  }
+  // A unique temp file next to the final name (io/temp_files.h), renamed when complete.
+  TempFile temp(path);
+  std::ofstream out(temp.path(), std::ios::binary | std::ios::trunc);
+  if (!out) throw std::runtime_error(path + ": cannot write " + temp.path());
+  const std::string header = make_header(shape);
+  out.write(header.data(), static_cast<std::streamsize>(header.size()));
+  out.write(reinterpret_cast<const char*>(data.data()),
+            static_cast<std::streamsize>(data.size() * sizeof(double)));
+  out.close();
+  if (!out) throw std::runtime_error(path + ": write failed");
+  temp.commit();
 }
 
 }  // namespace poslab
