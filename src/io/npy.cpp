@@ -1,6 +1,5 @@
 #include "io/npy.h"
 
-#include "io/temp_files.h"
 
 #include <bit>
 #include <cctype>
