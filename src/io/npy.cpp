@@ -1,6 +1,5 @@
 #include "io/npy.h"
 
-
 #include <bit>
 #include <cctype>
 #include <cstdint>
