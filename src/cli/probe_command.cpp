@@ -14,7 +14,9 @@
 
 #include "cli/commands.h"
 #include "cli/options_util.h"
+#include "cli/output_file.h"
 #include "cli/table.h"
+#include "io/file_kind.h"
 #include "io/h5file.h"
 #include "io/matrix_source.h"
 #include "io/probe_groups.h"
@@ -26,7 +28,7 @@ namespace poslab::cli {
 namespace {
 
 const char* kProbeUsage =
-    "poslab probe MATRIX [--probes NAME,...] [--set probe.option=value]... [--out FILE.h5]\n"
+    "poslab probe MATRIX [--probes NAME,...] [--set probe.option=value]... [--out FILE.h5 [--force]]\n"
     "  MATRIX is file.npy or file.h5:/dataset, a 2-D array whose row k is position k";
 
 std::string registered_probes() {
@@ -107,11 +109,13 @@ int probe_command(const std::vector<std::string>& args) {
   po::options_description options("poslab probe options");
   std::string matrix_spec, probe_list, out;
   std::vector<std::string> sets;
+  bool force = false;
   options.add_options()
       ("matrix", po::value(&matrix_spec), "position matrix: file.npy or file.h5:/dataset (row k = position k)")
       ("probes", po::value(&probe_list), "comma-separated probes to run (default: every probe that applies to a matrix)")
       ("set", po::value(&sets)->composing(), "probe option: --set absolute_position.folds=10")
-      ("out", po::value(&out), "also write the results to this HDF5 file");
+      ("out", po::value(&out), "also write the results to this HDF5 file")
+      ("force", po::bool_switch(&force), "overwrite an existing --out file");
   po::positional_options_description positional;
   positional.add("matrix", 1);
   po::variables_map vm;
@@ -128,11 +132,7 @@ int probe_command(const std::vector<std::string>& args) {
     if (std::find(names.begin(), names.end(), probe) == names.end())
       throw ConfigError("--set: probe '" + probe + "' is not among --probes (" + probe_list +
                         "); expected options of the probes that run");
-  if (!out.empty()) {
-    const auto parent = std::filesystem::path(out).parent_path();
-    if (!parent.empty() && !std::filesystem::is_directory(parent))
-      throw ConfigError("poslab probe: --out: " + out + ": no such directory: expected a path in an existing directory");
-  }
+  if (!out.empty()) check_output_file("probe", out, force, {matrix_file(matrix_spec)});
 
   auto origins = std::make_shared<KeyOrigins>();
   std::vector<std::pair<std::string, std::unique_ptr<Probe>>> probes;
@@ -178,6 +178,7 @@ int probe_command(const std::vector<std::string>& args) {
   if (!out.empty()) {
     H5Writer w(out);
     w.attr("/", "schema_version", std::int64_t(kSchemaVersion));
+    w.attr("/", "file_kind", std::string(kFileKindProbe));
     w.attr("/", "poslab_version", std::string(POSLAB_VERSION));
     w.attr("/", "matrix_source", matrix_spec);
     w.attr("/", "matrix_rows", std::int64_t(P.rows()));

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "io/config.h"
+#include "io/file_kind.h"
 #include "io/h5file.h"
 #include "io/probe_groups.h"
 
@@ -48,6 +49,7 @@ std::string build_git_commit() {
 void write_results(const std::string& path, const RunRecord& r) {
   H5Writer w(path);
   w.attr("/", "schema_version", std::int64_t(kSchemaVersion));
+  w.attr("/", "file_kind", std::string(kFileKindRunResults));
   w.attr("/", "poslab_version", std::string(POSLAB_VERSION));
   w.attr("/", "created", now_iso8601());
   w.attr("/", "experiment", r.experiment_name);
