@@ -21,6 +21,7 @@
 #include "io/matrix_source.h"
 #include "io/probe_groups.h"
 #include "io/results.h"
+#include "probes/linalg.h"
 #include "probes/probe.h"
 
 namespace poslab::cli {
@@ -151,8 +152,12 @@ int probe_command(const std::vector<std::string>& args) {
   const Eigen::MatrixXd& P = *input.position_matrix;
   const std::string dims = std::to_string(P.rows()) + "x" + std::to_string(P.cols());
   if (P.size() == 0) throw ConfigError(matrix_spec + ": the matrix is empty (" + dims + "): expected at least one row and column");
-  if (!P.allFinite())
-    throw ConfigError(matrix_spec + ": the matrix has NaN or infinite entries: expected finite numbers");
+  if (!P.allFinite()) {
+    Eigen::Index row = 0, col = 0;
+    (!P.array().isFinite()).cast<int>().maxCoeff(&row, &col);
+    throw ConfigError(matrix_spec + ": the matrix has NaN or infinite entries (first at row " + std::to_string(row) +
+                      ", column " + std::to_string(col) + "): expected finite numbers");
+  }
 
   std::vector<ProbeRecord> records;
   for (const auto& [name, probe] : probes) {
@@ -163,7 +168,13 @@ int probe_command(const std::vector<std::string>& args) {
       throw ConfigError("poslab probe: '" + name + "' does not apply to a " + dims +
                         " matrix (it needs a trained model's data, or more rows than its folds/pairs)");
     }
-    ProbeResult r = probe->run(input);
+    ProbeResult r;
+    try {
+      r = probe->run(input);
+    } catch (const IllConditionedFit& e) {
+      // A badly scaled matrix that the probe cannot fit: bad input, not a failure.
+      throw ConfigError(matrix_spec + ": " + e.what());
+    }
     records.push_back({name, std::move(r.scalars), std::move(r.arrays), ""});
   }
   if (records.empty())
