@@ -38,6 +38,7 @@
 #include "io/npy.h"
 #include "io/results.h"
 #include "io/run_summary.h"
+#include "synthetic_results.h"
 
 namespace poslab {
 namespace {
@@ -213,41 +214,10 @@ std::string write_h5_matrix(const fs::path& dir) {
   return path;
 }
 
-// A run's results as the run loop writes them, small: 2 evaluation lengths, one variant,
-// 3 log steps, one probe.
+// A run's results as the run loop writes them, small (tests/synthetic_results.h).
 std::string write_results_file(const fs::path& dir) {
-  RunRecord r;
-  r.experiment_name = "fuzz";
-  r.run_name = "learned";
-  r.encoder = "learned";
-  r.task = "copy";
-  r.config_yaml = "name: fuzz\nseed: 3\nencoder: {name: learned}\n";
-  r.seed = 3;
-  r.parameter_count = 1234;
-  r.step = {5, 10, 15};
-  r.loss = {2.0, 1.5, 1.2};
-  r.lr = {1e-3, 1e-3, 1e-3};
-  r.grad_norm = {1.0, 0.8, 0.7};
-  r.tokens_per_second = {1000, 1100, 1200};
-  r.elapsed_seconds = {0.1, 0.2, 0.3};
-  r.eval.length = {4, 8};
-  r.eval.sequence_length = {9, 17};
-  r.eval.loss = {1.0, 2.0};
-  r.eval.token_accuracy = {0.5, 0.25};
-  r.eval.exact_match = {0.1, 0.0};
-  r.eval.perplexity = {2.7, 7.4};
-  EvalSeries variant = r.eval;
-  variant.variant = "long";
-  variant.task_options = "length: 8\n";
-  r.eval_variants.push_back(variant);
-  r.encoder_arrays.push_back({"position_matrix", ramp(8 * 4, 0.02), {8, 4}, "[L, d]"});
-  ProbeRecord probe;
-  probe.name = "absolute_position";
-  probe.scalars = {{"mae", 0.5}, {"r2", 0.9}};
-  probe.arrays.push_back({"fold", {0, 1, 0, 1}, {4}, "[m] fold ids"});
-  r.probes.push_back(probe);
   const std::string path = (dir / "results.h5").string();
-  write_results(path, r);
+  write_results(path, testing::synthetic_run("learned", 3));
   return path;
 }
 

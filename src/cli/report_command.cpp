@@ -8,11 +8,14 @@
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <cstring>
 #include <map>
+#include <optional>
 #include <regex>
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/isolated.h"
 #include "cli/options_util.h"
 #include "cli/table.h"
 #include "io/file_kind.h"
@@ -23,6 +26,9 @@ namespace poslab::cli {
 namespace {
 
 namespace fs = std::filesystem;
+
+// A results file is read in well under a second; far longer means libhdf5 is stuck on it.
+constexpr int kReadTimeoutSeconds = 60;
 
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> out;
@@ -65,9 +71,88 @@ std::string describe_kind(const std::string& kind) {
 }
 
 // A reader's message names the file already ("x.h5: /eval/loss: ..."); others get it here.
-std::string naming(const std::string& file, const std::exception& e) {
-  const std::string what = e.what();
+std::string naming(const std::string& file, const std::string& what) {
   return what.rfind(file, 0) == 0 ? what : file + ": " + what;
+}
+
+// ---- One file, read in a child process (cli/isolated.h) and sent back as bytes:
+//      "K<kind>" for a file that is not a run's results, else "S" and the RunSummary as
+//      length-prefixed strings and raw doubles (parent and child are the same binary).
+
+void put(std::string& out, const std::string& text) { out += std::to_string(text.size()) + ":" + text; }
+void put(std::string& out, double v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
+
+class Unpacker {
+ public:
+  explicit Unpacker(const std::string& bytes) : bytes_(bytes) {}
+  std::string text() {
+    const std::size_t colon = bytes_.find(':', pos_);
+    const std::size_t n = std::stoul(bytes_.substr(pos_, colon - pos_));
+    std::string out = bytes_.substr(colon + 1, n);
+    pos_ = colon + 1 + n;
+    return out;
+  }
+  double number() {
+    double v = 0;
+    std::memcpy(&v, bytes_.data() + pos_, sizeof v);
+    pos_ += sizeof v;
+    return v;
+  }
+
+ private:
+  const std::string& bytes_;
+  std::size_t pos_ = 1;  // after the tag
+};
+
+std::string pack(const RunSummary& r) {
+  std::string out = "S";
+  put(out, r.run_name);
+  put(out, r.encoder);
+  put(out, r.group_key);
+  put(out, r.diverged ? 1.0 : 0.0);
+  put(out, double(r.values.size()));
+  for (const auto& [column, value] : r.values) {
+    put(out, column);
+    put(out, value);
+  }
+  return out;
+}
+
+RunSummary unpack(const std::string& bytes) {
+  Unpacker in(bytes);
+  RunSummary r;
+  r.run_name = in.text();
+  r.encoder = in.text();
+  r.group_key = in.text();
+  r.diverged = in.number() != 0;
+  for (std::size_t i = 0, n = std::size_t(in.number()); i < n; ++i) {
+    std::string column = in.text();
+    r.values[column] = in.number();
+  }
+  return r;
+}
+
+// Reads one file in a child process, so that a damaged file that crashes or hangs libhdf5
+// is skipped like any other unreadable file. Returns the run, or prints why it is skipped.
+std::optional<RunSummary> read_file(const std::string& file, const std::vector<std::string>& metrics,
+                                    const std::vector<std::string>& probe_metrics) {
+  const IsolatedOutcome outcome = run_isolated(
+      [&] {
+        const std::string kind = file_kind(file);
+        if (kind != kFileKindRunResults) return "K" + kind;
+        return pack(read_run_summary(file, metrics, probe_metrics));
+      },
+      kReadTimeoutSeconds);
+  if (!outcome.ok) {
+    std::cerr << "warning: skipping " << naming(file, outcome.text) << "\n";
+    return std::nullopt;
+  }
+  if (outcome.text[0] == 'K') {
+    std::cerr << "note: skipping " << file << ": " << describe_kind(outcome.text.substr(1))
+              << ", not a run's results\n";
+    return std::nullopt;
+  }
+  return unpack(outcome.text);
 }
 
 // One cell: mean ± sd over the finite values, which come from `seeds` runs. When some
@@ -160,18 +245,8 @@ int report_command(const std::vector<std::string>& args) {
   // same folder) is skipped with a note, one that cannot be read with a warning.
   const auto files = results_files(inputs);
   std::vector<RunSummary> runs;
-  for (const auto& file : files) {
-    try {
-      const std::string kind = file_kind(file);
-      if (kind != kFileKindRunResults) {
-        std::cerr << "note: skipping " << file << ": " << describe_kind(kind) << ", not a run's results\n";
-        continue;
-      }
-      runs.push_back(read_run_summary(file, metrics, probe_metrics));
-    } catch (const std::exception& e) {
-      std::cerr << "warning: skipping " << naming(file, e) << "\n";
-    }
-  }
+  for (const auto& file : files)
+    if (auto run = read_file(file, metrics, probe_metrics)) runs.push_back(std::move(*run));
   if (runs.empty())
     throw ConfigError("poslab report: none of the " + std::to_string(files.size()) +
                       " .h5 files is a readable run's results file; expected files written by poslab run or sweep");
