@@ -6,9 +6,9 @@
 // unreadable ones with a warning; diverged runs are counted apart, never averaged in.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
-#include <cstring>
 #include <map>
 #include <optional>
 #include <regex>
@@ -181,8 +181,10 @@ void print_rows(const std::vector<std::vector<std::string>>& rows, const std::st
   if (format == "csv") {
     for (const auto& row : rows) {
       for (std::size_t c = 0; c < row.size(); ++c) {
+        // RFC 4180: a cell with a comma or quote is quoted, its quotes doubled
         const bool quote = row[c].find_first_of(",\"") != std::string::npos;
-        std::cout << (c ? "," : "") << (quote ? "\"" + row[c] + "\"" : row[c]);
+        std::cout << (c ? "," : "")
+                  << (quote ? "\"" + std::regex_replace(row[c], std::regex("\""), "\"\"") + "\"" : row[c]);
       }
       std::cout << "\n";
     }

@@ -97,6 +97,9 @@ void write_results(const std::string& path, const RunRecord& r) {
 }
 
 void check_results_schema(const std::string& path) {
+  const std::string kind = file_kind(path);  // a probe or encode output is not a run
+  if (kind != kFileKindRunResults)
+    throw ConfigError(path + ": file_kind '" + kind + "'; expected '" + kFileKindRunResults + "' (a run's results file)");
   H5Reader reader(path);
   if (!reader.has_attr("/", "schema_version"))
     throw ConfigError(path + ": /: no schema_version attribute; expected a poslab results file");

@@ -4,7 +4,6 @@
 #include <regex>
 
 #include "io/config.h"
-#include "io/file_kind.h"
 #include "io/h5file.h"
 #include "io/results.h"
 
@@ -55,11 +54,7 @@ void read_eval(const H5Reader& f, const std::string& group, const std::string& v
 
 RunSummary read_run_summary(const std::string& path, const std::vector<std::string>& metrics,
                             const std::vector<std::string>& probe_metrics) {
-  const std::string kind = file_kind(path);
-  if (kind != kFileKindRunResults)
-    throw ConfigError(path + ": file_kind '" + kind + "'; expected '" + kFileKindRunResults +
-                      "' (a run's results file)");
-  check_results_schema(path);
+  check_results_schema(path);  // file_kind run_results, a known schema_version
   H5Reader f(path);
   RunSummary r;
   r.run_name = f.attr_string("/", "run_name");
