@@ -1,6 +1,7 @@
 #include "io/results.h"
 
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 
 #include "io/config.h"
@@ -103,10 +104,14 @@ void check_results_schema(const std::string& path) {
   H5Reader reader(path);
   if (!reader.has_attr("/", "schema_version"))
     throw ConfigError(path + ": /: no schema_version attribute; expected a poslab results file");
-  const int version = static_cast<int>(reader.attr_double("/", "schema_version"));
-  if (version != kSchemaVersion)
-    throw ConfigError(path + ": schema_version " + std::to_string(version) +
-                      " is not supported; this poslab reads " + std::to_string(kSchemaVersion));
+  // Compared as read: a damaged value (NaN, 1e300) must not go through an int conversion.
+  const double version = reader.attr_double("/", "schema_version");
+  if (version != kSchemaVersion) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", version);
+    throw ConfigError(path + ": schema_version " + text + " is not supported; this poslab reads " +
+                      std::to_string(kSchemaVersion));
+  }
 }
 
 }  // namespace poslab
