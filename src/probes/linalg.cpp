@@ -193,8 +193,9 @@ LogisticModel fit_logistic(const Eigen::MatrixXd& X, const Eigen::VectorXd& y,
 
 int rescale_exponent(const Eigen::MatrixXd& P) {
   const double largest = P.size() == 0 ? 0.0 : P.cwiseAbs().maxCoeff();
-  if (largest == 0.0 || (largest >= std::ldexp(1.0, -256) && largest <= std::ldexp(1.0, 256)))
-    return 0;
+  if (!std::isfinite(largest) || largest == 0.0 ||
+      (largest >= std::ldexp(1.0, -256) && largest <= std::ldexp(1.0, 256)))
+    return 0;  // non-finite input is the caller's to refuse; it is not rescaled
   int e = 0;
   std::frexp(largest, &e);  // largest = m·2^e with m in [0.5, 1), also for subnormals
   return e;

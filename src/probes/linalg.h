@@ -101,7 +101,8 @@ class IllConditionedFit : public std::runtime_error {
 
 // e such that P·2^−e has its largest |entry| in [0.5, 1), when that largest entry lies
 // outside [2^−256, 2^256]; otherwise 0, so that ordinarily scaled input (and an all-zero
-// matrix) is used exactly as it is. P must be finite.
+// matrix) is used exactly as it is. 0 also for a matrix with NaN or inf entries (which
+// `poslab probe` refuses before any probe runs).
 int rescale_exponent(const Eigen::MatrixXd& P);
 // P·2^−e, entry by entry (exact unless an entry leaves the normal range).
 Eigen::MatrixXd scale_by_power_of_two(const Eigen::MatrixXd& P, int e);
