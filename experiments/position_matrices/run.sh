@@ -8,11 +8,11 @@ source "$(dirname "$0")/../../scripts/study.sh" "$@"
 ENCODED="$STUDY/encoded"
 mkdir -p "$ENCODED"
 for scheme in sinusoidal rope learned; do
-  "$POSLAB" encode --encoder "$scheme" --length 100 --dim 512 --out "$ENCODED/$scheme.h5"
+  "$POSLAB" encode --encoder "$scheme" --length 100 --dim 512 --out "$ENCODED/$scheme.h5" --force
 done
 # per-head schemes with 8 heads (as BERT-base/GPT-2 have 12, ALiBi's paper uses 8)
-"$POSLAB" encode --encoder alibi --length 100 --dim 512 --heads 8 --out "$ENCODED/alibi.h5"
-"$POSLAB" encode --encoder t5 --length 100 --dim 512 --heads 8 --out "$ENCODED/t5.h5"
+"$POSLAB" encode --encoder alibi --length 100 --dim 512 --heads 8 --out "$ENCODED/alibi.h5" --force
+"$POSLAB" encode --encoder t5 --length 100 --dim 512 --heads 8 --out "$ENCODED/t5.h5" --force
 plot() { plot_py matrix "$@" --out "$ENCODED/plots"; }
 plot "$ENCODED/sinusoidal.h5"             # the seed article's figure (n=10000, L=100, d=512)
 plot "$ENCODED/rope.h5:/position_matrix"  # RoPE's (cos, sin) of pos·θ_m
@@ -26,7 +26,7 @@ echo "== probes on the encoded matrices (d = 512, L = 100)"
 for scheme in sinusoidal learned; do
   echo "-- $scheme"
   "$POSLAB" probe "$ENCODED/$scheme.h5:/position_matrix" --probes absolute_position,relative_position,similarity \
-    --out "$ENCODED/${scheme}_probes.h5"
+    --out "$ENCODED/${scheme}_probes.h5" --force
 done
 
 study_sweep

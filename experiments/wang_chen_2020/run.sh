@@ -10,7 +10,7 @@ echo "== probes on the trained models (MAE in positions; error rates; locality =
   --probes absolute_position.mae,absolute_position.r2,relative_position.error_rate,similarity.locality,hidden.embedding_mae,hidden.final_mae,hidden.baseline_mae,hidden.final_relative_error_rate
 echo "== GPT-2 small, wpe rows 0..63 (tests/data/gpt2_wpe_first64.npy)"
 mkdir -p "$STUDY/gpt2"
-"$POSLAB" probe "$ROOT/tests/data/gpt2_wpe_first64.npy" --out "$STUDY/gpt2/gpt2_wpe_probes.h5"
+"$POSLAB" probe "$ROOT/tests/data/gpt2_wpe_first64.npy" --out "$STUDY/gpt2/gpt2_wpe_probes.h5" --force
 # Control: a random Gaussian matrix of the same shape and per-entry scale. With d = 768 > 64
 # positions a linear probe can fit anything in-sample; cross-validation keeps it honest, and
 # this control shows what "no position information" scores.
@@ -20,5 +20,5 @@ import numpy as np, sys
 w = np.load(sys.argv[1])
 np.save(sys.argv[2], np.random.default_rng(0).normal(0, w.std(), w.shape).astype(np.float32))
 " "$ROOT/tests/data/gpt2_wpe_first64.npy" "$STUDY/gpt2/random_64x768.npy"
-"$POSLAB" probe "$STUDY/gpt2/random_64x768.npy" --out "$STUDY/gpt2/random_probes.h5"
+"$POSLAB" probe "$STUDY/gpt2/random_64x768.npy" --out "$STUDY/gpt2/random_probes.h5" --force
 study_plots

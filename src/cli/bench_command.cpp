@@ -7,6 +7,7 @@
 //           + L·B·H·4·T²·dh                           (q·kᵀ and α·v, full T×T blocks)
 // with N = B·T tokens. Element-wise work (norms, GELU, softmax, encoders) is not counted.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <iostream>
@@ -60,6 +61,35 @@ BenchResult bench_one(const std::string& encoder_name, const TransformerConfig& 
   return {N * steps / seconds, 1000 * seconds / steps, 3 * forward * steps / seconds / 1e9};
 }
 
+// One option's range, checked before anything is allocated: a zero or negative size would
+// divide by zero or wrap into a huge allocation, and an absurd one would only fail late.
+void check_range(const std::string& option, long value, long lo, long hi) {
+  if (value < lo || value > hi)
+    throw ConfigError("poslab bench: --" + option + ": expected an integer from " + std::to_string(lo) +
+                      " to " + std::to_string(hi) + ", got " + std::to_string(value));
+}
+
+// Refuses shapes whose step cannot fit: tokens per step must be indexable with int (the
+// kernels take N = B·T as int), and two buffer kinds whose sizes are exact — attention
+// probabilities, [B, H, T, T] per layer plus one gradient copy, and logits with their
+// gradient, [B·T, V] twice — must fit in physical memory. Other activations come on top,
+// so this is a lower bound of what a step needs.
+void check_shape_fits(const TransformerConfig& mc, int B, int T) {
+  const double tokens = double(B) * T;
+  if (tokens > double(1 << 24))
+    throw ConfigError("poslab bench: --batch x --seq-len = " + std::to_string(long(tokens)) +
+                      " tokens per step; expected at most " + std::to_string(1 << 24));
+  const double attention = (mc.layers + 1.0) * B * mc.heads * double(T) * T;
+  const double logits = 2.0 * tokens * mc.vocab_size;
+  const double gib = (attention + logits) * sizeof(Real) / double(1 << 30);
+  const double physical_gib =
+      double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGESIZE)) / double(1 << 30);
+  if (physical_gib > 0 && gib > physical_gib)
+    throw ConfigError("poslab bench: this shape needs at least " + fixed(gib, 1) +
+                      " GiB (attention probabilities and logits alone); this machine has " +
+                      fixed(physical_gib, 1) + " GiB: expected a smaller --batch, --seq-len, --heads or --vocab");
+}
+
 double peak_rss_mib() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -95,7 +125,21 @@ int bench_command(const std::vector<std::string>& args) {
   if (!parse_args("bench", "poslab bench [--encoder NAME|all] [--steps N] [--seq-len T] ...", args,
                   options, positional, vm))
     return 0;
-  if (mc.d_model % mc.heads != 0) throw ConfigError("poslab bench: --heads: expected a divisor of --d-model");
+  check_range("steps", steps, 1, 1000000);
+  check_range("warmup", warmup, 0, 1000000);
+  check_range("batch", B, 1, 1 << 16);
+  check_range("seq-len", T, 1, 1 << 20);
+  check_range("d-model", mc.d_model, 1, 1 << 14);
+  check_range("layers", mc.layers, 1, 1024);
+  check_range("heads", mc.heads, 1, mc.d_model);
+  check_range("d-ff", mc.d_ff, 1, 1 << 16);
+  check_range("vocab", mc.vocab_size, 1, 1 << 20);
+  if (mc.d_model % mc.heads != 0)
+    throw ConfigError("poslab bench: --heads: expected a divisor of --d-model (" + std::to_string(mc.d_model) +
+                      "), got " + std::to_string(mc.heads));
+  check_shape_fits(mc, B, T);
+  if (encoder != "all" && !EncoderRegistry::instance().find(encoder))
+    throw ConfigError("poslab bench: --encoder: unknown encoder '" + encoder + "'; expected a name from poslab list encoders, or all");
 
   std::vector<std::string> names;
   if (encoder == "all") names = EncoderRegistry::instance().names();

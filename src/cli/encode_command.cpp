@@ -5,7 +5,9 @@
 
 #include "cli/commands.h"
 #include "cli/options_util.h"
+#include "cli/output_file.h"
 #include "encoders/encoder.h"
+#include "io/file_kind.h"
 #include "io/h5file.h"
 #include "io/results.h"
 
@@ -34,7 +36,7 @@ int encode_command(const std::vector<std::string>& args) {
   po::options_description options("poslab encode options");
   std::string encoder, out;
   int length = 0, dim = 0, heads = 1, seed = 0;
-  bool bidirectional = false;
+  bool bidirectional = false, force = false;
   std::vector<std::string> sets;
   options.add_options()
       ("encoder", po::value(&encoder)->required(), "encoder name (see poslab list encoders)")
@@ -44,16 +46,18 @@ int encode_command(const std::vector<std::string>& args) {
       ("bidirectional", po::bool_switch(&bidirectional), "encode for a bidirectional model")
       ("seed", po::value(&seed)->default_value(0), "seed for initialising learned tables")
       ("set", po::value(&sets)->composing(), "encoder option: --set base=100")
-      ("out", po::value(&out)->required(), "output HDF5 file");
+      ("out", po::value(&out)->required(), "output HDF5 file")
+      ("force", po::bool_switch(&force), "overwrite an existing --out file");
   po::positional_options_description positional;
   po::variables_map vm;
-  if (!parse_args("encode", "poslab encode --encoder NAME --length L --dim D [--set key=value] --out FILE.h5",
+  if (!parse_args("encode", "poslab encode --encoder NAME --length L --dim D [--set key=value] --out FILE.h5 [--force]",
                   args, options, positional, vm))
     return 0;
   if (length < 1) throw ConfigError("poslab encode: --length: expected an integer >= 1");
   if (dim < 1) throw ConfigError("poslab encode: --dim: expected an integer >= 1");
   if (heads < 1 || dim % heads != 0)
     throw ConfigError("poslab encode: --heads: expected a divisor of --dim");
+  check_output_file("encode", out, force);
 
   auto origins = std::make_shared<KeyOrigins>();
   const PluginSpec spec{encoder, ConfigNode(encoder_section(encoder, sets), "encoder", origins, "--set")};
@@ -72,6 +76,7 @@ int encode_command(const std::vector<std::string>& args) {
                       "' has no position-dependent quantity to write");
   H5Writer w(out);
   w.attr("/", "schema_version", std::int64_t(kSchemaVersion));
+  w.attr("/", "file_kind", std::string(kFileKindEncoding));
   w.attr("/", "poslab_version", std::string(POSLAB_VERSION));
   w.attr("/", "encoder", encoder);
   w.attr("/", "length", std::int64_t(length));

@@ -14,11 +14,14 @@
 
 #include "cli/commands.h"
 #include "cli/options_util.h"
+#include "cli/output_file.h"
 #include "cli/table.h"
+#include "io/file_kind.h"
 #include "io/h5file.h"
 #include "io/matrix_source.h"
 #include "io/probe_groups.h"
 #include "io/results.h"
+#include "probes/linalg.h"
 #include "probes/probe.h"
 
 namespace poslab::cli {
@@ -26,7 +29,7 @@ namespace poslab::cli {
 namespace {
 
 const char* kProbeUsage =
-    "poslab probe MATRIX [--probes NAME,...] [--set probe.option=value]... [--out FILE.h5]\n"
+    "poslab probe MATRIX [--probes NAME,...] [--set probe.option=value]... [--out FILE.h5 [--force]]\n"
     "  MATRIX is file.npy or file.h5:/dataset, a 2-D array whose row k is position k";
 
 std::string registered_probes() {
@@ -107,11 +110,13 @@ int probe_command(const std::vector<std::string>& args) {
   po::options_description options("poslab probe options");
   std::string matrix_spec, probe_list, out;
   std::vector<std::string> sets;
+  bool force = false;
   options.add_options()
       ("matrix", po::value(&matrix_spec), "position matrix: file.npy or file.h5:/dataset (row k = position k)")
       ("probes", po::value(&probe_list), "comma-separated probes to run (default: every probe that applies to a matrix)")
       ("set", po::value(&sets)->composing(), "probe option: --set absolute_position.folds=10")
-      ("out", po::value(&out), "also write the results to this HDF5 file");
+      ("out", po::value(&out), "also write the results to this HDF5 file")
+      ("force", po::bool_switch(&force), "overwrite an existing --out file");
   po::positional_options_description positional;
   positional.add("matrix", 1);
   po::variables_map vm;
@@ -128,11 +133,7 @@ int probe_command(const std::vector<std::string>& args) {
     if (std::find(names.begin(), names.end(), probe) == names.end())
       throw ConfigError("--set: probe '" + probe + "' is not among --probes (" + probe_list +
                         "); expected options of the probes that run");
-  if (!out.empty()) {
-    const auto parent = std::filesystem::path(out).parent_path();
-    if (!parent.empty() && !std::filesystem::is_directory(parent))
-      throw ConfigError("poslab probe: --out: " + out + ": no such directory: expected a path in an existing directory");
-  }
+  if (!out.empty()) check_output_file("probe", out, force, {matrix_file(matrix_spec)});
 
   auto origins = std::make_shared<KeyOrigins>();
   std::vector<std::pair<std::string, std::unique_ptr<Probe>>> probes;
@@ -151,8 +152,12 @@ int probe_command(const std::vector<std::string>& args) {
   const Eigen::MatrixXd& P = *input.position_matrix;
   const std::string dims = std::to_string(P.rows()) + "x" + std::to_string(P.cols());
   if (P.size() == 0) throw ConfigError(matrix_spec + ": the matrix is empty (" + dims + "): expected at least one row and column");
-  if (!P.allFinite())
-    throw ConfigError(matrix_spec + ": the matrix has NaN or infinite entries: expected finite numbers");
+  if (!P.allFinite()) {
+    Eigen::Index row = 0, col = 0;
+    (!P.array().isFinite()).cast<int>().maxCoeff(&row, &col);
+    throw ConfigError(matrix_spec + ": the matrix has NaN or infinite entries (first at row " + std::to_string(row) +
+                      ", column " + std::to_string(col) + "): expected finite numbers");
+  }
 
   std::vector<ProbeRecord> records;
   for (const auto& [name, probe] : probes) {
@@ -163,7 +168,13 @@ int probe_command(const std::vector<std::string>& args) {
       throw ConfigError("poslab probe: '" + name + "' does not apply to a " + dims +
                         " matrix (it needs a trained model's data, or more rows than its folds/pairs)");
     }
-    ProbeResult r = probe->run(input);
+    ProbeResult r;
+    try {
+      r = probe->run(input);
+    } catch (const IllConditionedFit& e) {
+      // A badly scaled matrix that the probe cannot fit: bad input, not a failure.
+      throw ConfigError(matrix_spec + ": " + e.what());
+    }
     records.push_back({name, std::move(r.scalars), std::move(r.arrays), ""});
   }
   if (records.empty())
@@ -178,6 +189,7 @@ int probe_command(const std::vector<std::string>& args) {
   if (!out.empty()) {
     H5Writer w(out);
     w.attr("/", "schema_version", std::int64_t(kSchemaVersion));
+    w.attr("/", "file_kind", std::string(kFileKindProbe));
     w.attr("/", "poslab_version", std::string(POSLAB_VERSION));
     w.attr("/", "matrix_source", matrix_spec);
     w.attr("/", "matrix_rows", std::int64_t(P.rows()));

@@ -2,25 +2,33 @@
 // searched recursively for *.h5). One row per configuration: runs whose resolved
 // configuration differs only in the seed are one row, reported as mean ± sd over seeds.
 // Columns: evaluation metrics per evaluation length, chosen probe metrics, throughput.
+// Files that are not a run's results (probe/encode outputs) are skipped with a note,
+// unreadable ones with a warning; diverged runs are counted apart, never averaged in.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <regex>
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/isolated.h"
 #include "cli/options_util.h"
 #include "cli/table.h"
-#include "io/h5file.h"
-#include "io/results.h"
+#include "io/file_kind.h"
+#include "io/run_summary.h"
 
 namespace poslab::cli {
 
 namespace {
 
 namespace fs = std::filesystem;
+
+// A results file is read in well under a second; far longer means libhdf5 is stuck on it.
+constexpr int kReadTimeoutSeconds = 60;
 
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> out;
@@ -34,7 +42,7 @@ std::vector<std::string> results_files(const std::vector<std::string>& inputs) {
   std::vector<std::string> files;
   for (const auto& in : inputs) {
     if (fs::is_directory(in)) {
-      for (const auto& e : fs::recursive_directory_iterator(in))
+      for (const auto& e : fs::recursive_directory_iterator(in, fs::directory_options::skip_permission_denied))
         if (e.is_regular_file() && e.path().extension() == ".h5") files.push_back(e.path().string());
     } else if (fs::is_regular_file(in)) {
       files.push_back(in);
@@ -47,70 +55,136 @@ std::vector<std::string> results_files(const std::vector<std::string>& inputs) {
   return files;
 }
 
-// One results file, reduced to the numbers a report can show.
-struct RunNumbers {
-  std::string run_name, encoder, group_key;
-  std::map<std::string, double> values;  // column name -> value
+// A probe column name "probe.metric": word characters on both sides of one dot (an '@' or
+// '/' would read as an evaluation column).
+bool valid_probe_metric(const std::string& pm) {
+  static const std::regex form("[A-Za-z0-9_]+\\.[A-Za-z0-9_]+");
+  return std::regex_match(pm, form);
+}
+
+// Why a poslab file that is not a run's results is skipped, for the note on stderr.
+std::string describe_kind(const std::string& kind) {
+  if (kind == kFileKindProbe) return "a `poslab probe` output";
+  if (kind == kFileKindEncoding) return "a `poslab encode` output";
+  if (kind.empty()) return "an HDF5 file not written by poslab";
+  return "file_kind '" + kind + "'";
+}
+
+// A reader's message names the file already ("x.h5: /eval/loss: ..."); others get it here.
+std::string naming(const std::string& file, const std::string& what) {
+  return what.rfind(file, 0) == 0 ? what : file + ": " + what;
+}
+
+// ---- One file, read in a child process (cli/isolated.h) and sent back as bytes:
+//      "K<kind>" for a file that is not a run's results, else "S" and the RunSummary as
+//      length-prefixed strings and raw doubles (parent and child are the same binary).
+
+void put(std::string& out, const std::string& text) { out += std::to_string(text.size()) + ":" + text; }
+void put(std::string& out, double v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
+
+class Unpacker {
+ public:
+  explicit Unpacker(const std::string& bytes) : bytes_(bytes) {}
+  std::string text() {
+    const std::size_t colon = bytes_.find(':', pos_);
+    const std::size_t n = std::stoul(bytes_.substr(pos_, colon - pos_));
+    std::string out = bytes_.substr(colon + 1, n);
+    pos_ = colon + 1 + n;
+    return out;
+  }
+  double number() {
+    double v = 0;
+    std::memcpy(&v, bytes_.data() + pos_, sizeof v);
+    pos_ += sizeof v;
+    return v;
+  }
+
+ private:
+  const std::string& bytes_;
+  std::size_t pos_ = 1;  // after the tag
 };
 
-RunNumbers read_run(const std::string& path, const std::vector<std::string>& metrics,
-                    const std::vector<std::string>& probe_metrics) {
-  check_results_schema(path);
-  H5Reader f(path);
-  RunNumbers r;
-  r.run_name = f.attr_string("/", "run_name");
-  r.encoder = f.attr_string("/", "encoder");
-  // The configuration without its seed identifies a row; seeds are its repetitions.
-  const std::string config = f.read_string("/config");
-  r.group_key = f.attr_string("/", "experiment") + "\n" +
-                std::regex_replace(config, std::regex("(^|\n)seed: [0-9]+"), "$1");
-  // Evaluation metrics: "metric@L" for the task as trained, "metric@L/variant" for each
-  // evaluation variant (eval.variants: the same model on changed task options).
-  auto read_eval = [&](const std::string& group, const std::string& variant) {
-    const auto lengths = f.read(group + "/length");
-    for (const auto& m : metrics) {
-      const auto v = f.read(group + "/" + m);
-      for (std::size_t i = 0; i < lengths.size(); ++i)
-        r.values[m + "@" + std::to_string(int(lengths[i])) + (variant.empty() ? "" : "/" + variant)] = v[i];
-    }
-  };
-  read_eval("/eval", "");
-  if (f.exists("/eval/variants"))
-    for (const auto& variant : f.members("/eval/variants")) read_eval("/eval/variants/" + variant, variant);
-  for (const auto& pm : probe_metrics) {
-    const auto dot = pm.find('.');
-    if (dot == std::string::npos)
-      throw ConfigError("poslab report: --probes: '" + pm + "': expected probe.metric, e.g. hidden.final_mae");
-    const std::string group = "/probes/" + pm.substr(0, dot), name = pm.substr(dot + 1);
-    r.values[pm] = (f.exists(group) && f.has_attr(group, name)) ? f.attr_double(group, name) : NAN;
+std::string pack(const RunSummary& r) {
+  std::string out = "S";
+  put(out, r.run_name);
+  put(out, r.encoder);
+  put(out, r.group_key);
+  put(out, r.diverged ? 1.0 : 0.0);
+  put(out, double(r.values.size()));
+  for (const auto& [column, value] : r.values) {
+    put(out, column);
+    put(out, value);
   }
-  const auto tps = f.read("/train/tokens_per_second");
-  double sum = 0;
-  for (double t : tps) sum += t;
-  r.values["tokens/s"] = tps.empty() ? NAN : sum / tps.size();
+  return out;
+}
+
+RunSummary unpack(const std::string& bytes) {
+  Unpacker in(bytes);
+  RunSummary r;
+  r.run_name = in.text();
+  r.encoder = in.text();
+  r.group_key = in.text();
+  r.diverged = in.number() != 0;
+  for (std::size_t i = 0, n = std::size_t(in.number()); i < n; ++i) {
+    std::string column = in.text();
+    r.values[column] = in.number();
+  }
   return r;
 }
 
-std::string mean_sd(const std::vector<double>& xs, int decimals) {
+// Reads one file in a child process, so that a damaged file that crashes or hangs libhdf5
+// is skipped like any other unreadable file. Returns the run, or prints why it is skipped.
+std::optional<RunSummary> read_file(const std::string& file, const std::vector<std::string>& metrics,
+                                    const std::vector<std::string>& probe_metrics) {
+  const IsolatedOutcome outcome = run_isolated(
+      [&] {
+        const std::string kind = file_kind(file);
+        if (kind != kFileKindRunResults) return "K" + kind;
+        return pack(read_run_summary(file, metrics, probe_metrics));
+      },
+      kReadTimeoutSeconds);
+  if (!outcome.ok) {
+    std::cerr << "warning: skipping " << naming(file, outcome.text) << "\n";
+    return std::nullopt;
+  }
+  if (outcome.text[0] == 'K') {
+    std::cerr << "note: skipping " << file << ": " << describe_kind(outcome.text.substr(1))
+              << ", not a run's results\n";
+    return std::nullopt;
+  }
+  return unpack(outcome.text);
+}
+
+// One cell: mean ± sd over the finite values, which come from `seeds` runs. When some
+// values are missing or not finite, "(k/n)" says how many of the row's seeds went into
+// the mean; "-" when none did (e.g. exact_match of a task without one).
+std::string cell(const std::vector<double>& xs, int decimals) {
   std::vector<double> v;
   for (double x : xs)
-    if (!std::isnan(x)) v.push_back(x);
+    if (std::isfinite(x)) v.push_back(x);
   if (v.empty()) return "-";
   double mean = 0;
   for (double x : v) mean += x;
-  mean /= v.size();
-  if (v.size() == 1) return fixed(mean, decimals);
-  double ss = 0;
-  for (double x : v) ss += (x - mean) * (x - mean);
-  return fixed(mean, decimals) + " ± " + fixed(std::sqrt(ss / (v.size() - 1)), decimals);
+  mean /= double(v.size());
+  std::string text = fixed(mean, decimals);
+  if (v.size() > 1) {
+    double ss = 0;
+    for (double x : v) ss += (x - mean) * (x - mean);
+    text += " ± " + fixed(std::sqrt(ss / double(v.size() - 1)), decimals);
+  }
+  if (v.size() < xs.size())
+    text += " (" + std::to_string(v.size()) + "/" + std::to_string(xs.size()) + ")";
+  return text;
 }
 
 void print_rows(const std::vector<std::vector<std::string>>& rows, const std::string& format) {
   if (format == "csv") {
     for (const auto& row : rows) {
       for (std::size_t c = 0; c < row.size(); ++c) {
+        // RFC 4180: a cell with a comma or quote is quoted, its quotes doubled
         const bool quote = row[c].find_first_of(",\"") != std::string::npos;
-        std::cout << (c ? "," : "") << (quote ? "\"" + row[c] + "\"" : row[c]);
+        std::cout << (c ? "," : "")
+                  << (quote ? "\"" + std::regex_replace(row[c], std::regex("\""), "\"\"") + "\"" : row[c]);
       }
       std::cout << "\n";
     }
@@ -163,17 +237,33 @@ int report_command(const std::vector<std::string>& args) {
       throw ConfigError("poslab report: --metrics: '" + m +
                         "': expected loss, token_accuracy, exact_match or perplexity");
   const auto probe_metrics = split_list(probes_text);
+  for (const auto& pm : probe_metrics)
+    if (!valid_probe_metric(pm))
+      throw ConfigError("poslab report: --probes: '" + pm + "': expected probe.metric, e.g. hidden.final_mae");
+  if (decimals < 0 || decimals > 17)
+    throw ConfigError("poslab report: --decimals: expected an integer from 0 to 17, got " + std::to_string(decimals));
+
+  // Read every file; one that is not a run's results (a probe or encode output in the
+  // same folder) is skipped with a note, one that cannot be read with a warning.
+  const auto files = results_files(inputs);
+  std::vector<RunSummary> runs;
+  for (const auto& file : files)
+    if (auto run = read_file(file, metrics, probe_metrics)) runs.push_back(std::move(*run));
+  if (runs.empty())
+    throw ConfigError("poslab report: none of the " + std::to_string(files.size()) +
+                      " .h5 files is a readable run's results file; expected files written by poslab run or sweep");
 
   // Group runs by configuration (first appearance order), collecting each column's values.
   std::vector<std::string> order;
-  std::map<std::string, std::vector<RunNumbers>> groups;
+  std::map<std::string, std::vector<const RunSummary*>> groups;
   std::vector<std::string> columns;
-  for (const auto& file : results_files(inputs)) {
-    RunNumbers r = read_run(file, metrics, probe_metrics);
+  bool any_diverged = false;
+  for (const auto& r : runs) {
     for (const auto& [col, v] : r.values)
       if (std::find(columns.begin(), columns.end(), col) == columns.end()) columns.push_back(col);
     if (!groups.count(r.group_key)) order.push_back(r.group_key);
-    groups[r.group_key].push_back(std::move(r));
+    groups[r.group_key].push_back(&r);
+    any_diverged = any_diverged || r.diverged;
   }
   // eval columns by metric, then length (numeric), the task as trained before its
   // variants; then probes, then throughput
@@ -189,19 +279,30 @@ int report_command(const std::vector<std::string>& args) {
   std::sort(columns.begin(), columns.end(), [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
   if (!throughput) columns.erase(std::remove(columns.begin(), columns.end(), "tokens/s"), columns.end());
 
+  // A diverged run's final numbers say nothing about its configuration: it is left out of
+  // every mean of its row, `seeds` counts the runs that went in, and a `diverged` column
+  // (shown only when a run diverged) counts the ones left out.
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> header = {"run", "encoder", "seeds"};
+  if (any_diverged) header.push_back("diverged");
   header.insert(header.end(), columns.begin(), columns.end());
   rows.push_back(header);
   for (const auto& key : order) {
-    const auto& runs = groups[key];
+    std::vector<const RunSummary*> used;
+    int diverged = 0;
+    for (const RunSummary* r : groups[key]) {
+      if (r->diverged) ++diverged;
+      else used.push_back(r);
+    }
     // The row stands for every seed: drop a sweep's seed label from the name.
-    const std::string label = std::regex_replace(runs[0].run_name, std::regex("__seed-[^_]*"), "");
-    std::vector<std::string> row = {label, runs[0].encoder, std::to_string(runs.size())};
+    const RunSummary& first = *groups[key][0];
+    const std::string label = std::regex_replace(first.run_name, std::regex("__seed-[^_]*"), "");
+    std::vector<std::string> row = {label, first.encoder, std::to_string(used.size())};
+    if (any_diverged) row.push_back(std::to_string(diverged));
     for (const auto& col : columns) {
       std::vector<double> xs;
-      for (const auto& r : runs) xs.push_back(r.values.count(col) ? r.values.at(col) : NAN);
-      row.push_back(mean_sd(xs, col == "tokens/s" ? 0 : decimals));
+      for (const RunSummary* r : used) xs.push_back(r->values.count(col) ? r->values.at(col) : NAN);
+      row.push_back(cell(xs, col == "tokens/s" ? 0 : decimals));
     }
     rows.push_back(row);
   }

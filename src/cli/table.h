@@ -1,7 +1,10 @@
 #pragma once
 // A minimal aligned text table for terminal output.
 #include <algorithm>
+#include <cmath>
+#include <iomanip>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -38,11 +41,16 @@ class TextTable {
   std::vector<std::vector<std::string>> rows_;
 };
 
+// A number for a table cell: `decimals` digits after the point, switching to scientific
+// notation (1.000e+300) for magnitudes of 1e15 and above so that no value is cut or
+// spelled out in hundreds of digits; "inf"/"-inf" for infinities.
 inline std::string fixed(double v, int decimals) {
-  if (v != v) return "-";  // NaN: metric not defined for this task
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
+  if (std::isnan(v)) return "-";  // NaN: metric not defined for this task
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  std::ostringstream out;
+  out << (std::abs(v) >= 1e15 ? std::scientific : std::fixed)
+      << std::setprecision(std::clamp(decimals, 0, 17)) << v;
+  return out.str();
 }
 
 }  // namespace poslab::cli

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "io/config.h"
+#include "io/h5_global_heaps.h"
 #include "io/temp_files.h"
 
 namespace poslab {
@@ -91,6 +92,23 @@ const char* class_name(H5T_class_t c) {
 }
 
 bool is_numeric(H5T_class_t c) { return c == H5T_INTEGER || c == H5T_FLOAT; }
+
+// Whether a numeric type is one of the standard integer or IEEE float layouts (either byte
+// order). libhdf5 1.10 converts any integer or float layout a file describes, and a damaged
+// description (bit offsets past the type's size) makes that conversion read out of
+// bounds; no writer we read from (poslab, h5py, NumPy) produces other layouts.
+bool is_standard_numeric(hid_t type) {
+  static const hid_t standard[] = {
+      H5T_IEEE_F32LE, H5T_IEEE_F32BE, H5T_IEEE_F64LE, H5T_IEEE_F64BE,
+      H5T_STD_I8LE,   H5T_STD_I8BE,   H5T_STD_I16LE,  H5T_STD_I16BE,
+      H5T_STD_I32LE,  H5T_STD_I32BE,  H5T_STD_I64LE,  H5T_STD_I64BE,
+      H5T_STD_U8LE,   H5T_STD_U8BE,   H5T_STD_U16LE,  H5T_STD_U16BE,
+      H5T_STD_U32LE,  H5T_STD_U32BE,  H5T_STD_U64LE,  H5T_STD_U64BE};
+  for (hid_t t : standard)
+    if (H5Tequal(type, t) > 0) return true;
+  return false;
+}
+const char* kStandardNumeric = "a standard integer or IEEE float type (8 to 64 bits)";
 
 enum class ObjectKind { Missing, Group, Dataset, Other };
 
@@ -342,6 +360,12 @@ struct H5Reader::Impl {
     throw ConfigError(file_path + ": " + object + ": " + what);
   }
 
+  std::uintmax_t file_bytes() const {
+    std::error_code error;
+    const std::uintmax_t n = fs::file_size(file_path, error);
+    return error ? 0 : n;
+  }
+
   H5::DataSet open_dataset(const std::string& path) const {
     const std::string p = normalize(path);
     switch (kind_of(file, p)) {
@@ -365,7 +389,61 @@ struct H5Reader::Impl {
     if (!object.attrExists(name)) fail(p, "no attribute '" + name + "'");
     return object.openAttribute(name);
   }
+
+  // The number of values of `dataset`, refused when they cannot be stored in this file: a
+  // corrupt or hostile header must not make the reader allocate what the file cannot hold
+  // (or read past the dataset's storage). Unfiltered data is stored byte for byte;
+  // compressed chunks expand by at most about 1000x (deflate's limit). A compact dataset,
+  // or a contiguous one with storage (none yet: fill values), must fit that storage.
+  std::size_t value_count(const H5::DataSet& dataset, const std::string& p) const {
+    const hssize_t n = dataset.getSpace().getSimpleExtentNpoints();
+    if (n < 0) fail(p, "invalid dataspace");
+    const double bytes = double(n) * double(dataset.getDataType().getSize());
+    const H5::DSetCreatPropList dcpl = dataset.getCreatePlist();
+    const double limit = double(file_bytes()) * (dcpl.getNfilters() > 0 ? 1100.0 : 1.0);
+    const H5D_layout_t layout = dcpl.getLayout();
+    const double storage = double(H5Dget_storage_size(dataset.getId()));
+    const std::string claim = "its shape claims " + std::to_string(n) + " values (" +
+                              std::to_string(std::uint64_t(bytes)) + " bytes)";
+    const std::string expected = "; expected a dataset whose shape matches its data (is the file corrupt?)";
+    if (bytes > limit)
+      fail(p, claim + ", more than the " + std::to_string(file_bytes()) + "-byte file can hold" + expected);
+    // Compact data is always stored with the dataset; contiguous data may not be yet.
+    if ((layout == H5D_COMPACT || (layout == H5D_CONTIGUOUS && storage > 0)) && bytes > storage)
+      fail(p, claim + " but its storage holds " + std::to_string(std::uint64_t(storage)) + " bytes" + expected);
+    return static_cast<std::size_t>(n);
+  }
 };
+
+// A scalar string from an attribute or dataset, fixed- or variable-length, read through
+// the C API: the C++ wrapper hands a null variable-length string (legal in HDF5, and what a
+// damaged heap reads as) to strlen. `read(mem_type, buffer)` is H5Aread or H5Dread.
+template <class Read>
+std::string read_scalar_string(hid_t file_type, std::uintmax_t file_bytes, Read&& read) {
+  if (H5Tis_variable_str(file_type) > 0) {
+    const hid_t mem = H5Tcopy(H5T_C_S1);
+    H5Tset_size(mem, H5T_VARIABLE);
+    H5Tset_cset(mem, H5Tget_cset(file_type));
+    char* text = nullptr;
+    const herr_t status = read(mem, &text);
+    H5Tclose(mem);
+    if (status < 0) throw H5::DataSetIException("read_string", "H5Dread/H5Aread failed for a variable-length string");
+    std::string out = text ? std::string(text) : std::string();
+    H5free_memory(text);
+    return out;
+  }
+  const std::size_t size = H5Tget_size(file_type);
+  if (size == 0 || size > file_bytes)
+    throw H5::DataSetIException("read_string", "fixed-length string of " + std::to_string(size) +
+                                                   " bytes does not fit in the file");
+  const hid_t mem = H5Tcopy(H5T_C_S1);
+  H5Tset_size(mem, size);
+  std::string buffer(size, '\0');
+  const herr_t status = read(mem, buffer.data());
+  H5Tclose(mem);
+  if (status < 0) throw H5::DataSetIException("read_string", "H5Dread/H5Aread failed for a fixed-length string");
+  return buffer.substr(0, buffer.find('\0'));  // null-terminated or null-padded
+}
 
 // Runs `body`, turning HDF5 exceptions into one-line ConfigErrors about `object`.
 namespace {
@@ -393,6 +471,7 @@ H5Reader::H5Reader(const std::string& path) : path_(path) {
     throw ConfigError(path + ": cannot open: " + detail(e));
   }
   if (!hdf5) throw ConfigError(path + ": not an HDF5 file");
+  check_global_heaps(path);  // damage that would make libhdf5 hang (see h5_global_heaps.h)
   try {
     impl_ = std::make_unique<Impl>(path);
   } catch (const H5::Exception& e) {
@@ -450,8 +529,10 @@ std::vector<double> H5Reader::read(const std::string& dataset_path) const {
       impl_->fail(normalize(dataset_path),
                   std::string("expected a numeric dataset, got a ") + class_name(c) + " dataset");
     }
+    if (!is_standard_numeric(dataset.getDataType().getId()))
+      impl_->fail(normalize(dataset_path), std::string("nonstandard ") + class_name(c) + " type; expected " + kStandardNumeric);
     // HDF5 converts integer and float storage types to double during the read.
-    std::vector<double> out(static_cast<std::size_t>(dataset.getSpace().getSimpleExtentNpoints()));
+    std::vector<double> out(impl_->value_count(dataset, normalize(dataset_path)));
     if (!out.empty()) dataset.read(out.data(), H5::PredType::NATIVE_DOUBLE);
     return out;
   });
@@ -465,8 +546,9 @@ std::vector<std::int64_t> H5Reader::read_int64(const std::string& dataset_path) 
       impl_->fail(normalize(dataset_path),
                   std::string("expected an integer dataset, got a ") + class_name(c) + " dataset");
     }
-    std::vector<std::int64_t> out(
-        static_cast<std::size_t>(dataset.getSpace().getSimpleExtentNpoints()));
+    if (!is_standard_numeric(dataset.getDataType().getId()))
+      impl_->fail(normalize(dataset_path), std::string("nonstandard integer type; expected ") + kStandardNumeric);
+    std::vector<std::int64_t> out(impl_->value_count(dataset, normalize(dataset_path)));
     if (!out.empty()) dataset.read(out.data(), H5::PredType::NATIVE_INT64);
     return out;
   });
@@ -483,10 +565,10 @@ std::string H5Reader::read_string(const std::string& dataset_path) const {
     if (dataset.getSpace().getSimpleExtentNpoints() != 1) {
       impl_->fail(normalize(dataset_path), "expected a scalar string, got an array of strings");
     }
-    // Reading with the stored type handles fixed- and variable-length strings alike.
-    std::string text;
-    dataset.read(text, dataset.getStrType());
-    return text;
+    const H5::StrType type = dataset.getStrType();
+    return read_scalar_string(type.getId(), impl_->file_bytes(), [&](hid_t mem, void* buffer) {
+      return H5Dread(dataset.getId(), mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer);
+    });
   });
 }
 
@@ -511,9 +593,10 @@ std::string H5Reader::attr_string(const std::string& object_path, const std::str
                            (c == H5T_STRING ? std::string("an array of strings")
                                             : std::string("a ") + class_name(c) + " value"));
       }
-      std::string text;
-      attribute.read(attribute.getStrType(), text);
-      return text;
+      const H5::StrType type = attribute.getStrType();
+      return read_scalar_string(type.getId(), impl_->file_bytes(), [&](hid_t mem, void* buffer) {
+        return H5Aread(attribute.getId(), mem, buffer);
+      });
     });
   });
 }
@@ -529,6 +612,8 @@ double H5Reader::attr_double(const std::string& object_path, const std::string& 
                            (is_numeric(c) ? std::string("an array")
                                           : std::string("a ") + class_name(c) + " value"));
       }
+      if (!is_standard_numeric(attribute.getDataType().getId()))
+        impl_->fail(p, "attribute '" + name + "': nonstandard " + class_name(c) + " type; expected " + kStandardNumeric);
       double value = 0.0;
       attribute.read(H5::PredType::NATIVE_DOUBLE, &value);
       return value;

@@ -6,6 +6,10 @@
 // results file is either whole or absent, and concurrent writers never share a temp file. H5Reader opens files read-only and turns
 // every HDF5 failure into a one-line ConfigError naming the file and the object path
 // ("results.h5: /eval/loss: no such dataset"); HDF5's own error-stack printing is off.
+// Because files may be damaged or hostile, the reader does not pass libhdf5 1.10 what it
+// would trust blindly: a dataset's shape must fit the data the file stores for it (no
+// allocation larger than the file), numeric types must be standard integer/IEEE layouts,
+// and global heap collections are checked at open (io/h5_global_heaps.h).
 //
 // Object paths are absolute ("/eval/loss"); a missing leading "/" is added, repeated or
 // trailing slashes are ignored. "/" is the root group.

@@ -126,4 +126,6 @@ Eigen::MatrixXd load_matrix(const std::string& spec) {
   return load_npy_matrix(parsed.file);
 }
 
+std::string matrix_file(const std::string& spec) { return parse_spec(spec).file; }
+
 }  // namespace poslab

@@ -12,4 +12,8 @@ namespace poslab {
 // one line "<file>: <what>: expected <what>".
 Eigen::MatrixXd load_matrix(const std::string& spec);
 
+// The file part of `spec` ("file.h5:/a/b" -> "file.h5", "m.npy" -> "m.npy"), split as
+// load_matrix splits it; e.g. to make sure an output file is not the input.
+std::string matrix_file(const std::string& spec);
+
 }  // namespace poslab

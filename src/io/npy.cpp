@@ -9,6 +9,7 @@
 #include <iterator>
 #include <limits>
 #include <map>
+#include <sstream>
 #include <stdexcept>
 #include <system_error>
 
@@ -167,9 +168,11 @@ std::string read_all(const std::string& path) {
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, "cannot open", "a readable .npy file");
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // One read of the whole file (a character-by-character copy is slow for big matrices).
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
   if (in.bad()) fail(path, "read error", "a readable .npy file");
-  return bytes;
+  return std::move(bytes).str();
 }
 
 std::uint32_t little_endian(const std::string& bytes, std::size_t offset, std::size_t width) {

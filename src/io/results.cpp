@@ -1,9 +1,11 @@
 #include "io/results.h"
 
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 
 #include "io/config.h"
+#include "io/file_kind.h"
 #include "io/h5file.h"
 #include "io/probe_groups.h"
 
@@ -48,6 +50,7 @@ std::string build_git_commit() {
 void write_results(const std::string& path, const RunRecord& r) {
   H5Writer w(path);
   w.attr("/", "schema_version", std::int64_t(kSchemaVersion));
+  w.attr("/", "file_kind", std::string(kFileKindRunResults));
   w.attr("/", "poslab_version", std::string(POSLAB_VERSION));
   w.attr("/", "created", now_iso8601());
   w.attr("/", "experiment", r.experiment_name);
@@ -98,13 +101,20 @@ void write_results(const std::string& path, const RunRecord& r) {
 }
 
 void check_results_schema(const std::string& path) {
+  const std::string kind = file_kind(path);  // a probe or encode output is not a run
+  if (kind != kFileKindRunResults)
+    throw ConfigError(path + ": file_kind '" + kind + "'; expected '" + kFileKindRunResults + "' (a run's results file)");
   H5Reader reader(path);
   if (!reader.has_attr("/", "schema_version"))
     throw ConfigError(path + ": /: no schema_version attribute; expected a poslab results file");
-  const int version = static_cast<int>(reader.attr_double("/", "schema_version"));
-  if (version != kSchemaVersion)
-    throw ConfigError(path + ": schema_version " + std::to_string(version) +
-                      " is not supported; this poslab reads " + std::to_string(kSchemaVersion));
+  // Compared as read: a damaged value (NaN, 1e300) must not go through an int conversion.
+  const double version = reader.attr_double("/", "schema_version");
+  if (version != kSchemaVersion) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", version);
+    throw ConfigError(path + ": schema_version " + text + " is not supported; this poslab reads " +
+                      std::to_string(kSchemaVersion));
+  }
 }
 
 }  // namespace poslab

@@ -12,8 +12,9 @@ inline constexpr int kSchemaVersion = 1;
 
 void write_results(const std::string& path, const RunRecord& record);
 
-// Throws ConfigError unless `path` is a results file whose schema_version this build
-// knows ("<path>: schema_version 7 is not supported; this poslab reads 1").
+// Throws ConfigError unless `path` is a run's results file (file_kind run_results, see
+// io/file_kind.h) whose schema_version this build knows ("<path>: schema_version 7 is not
+// supported; this poslab reads 1").
 void check_results_schema(const std::string& path);
 
 // The git commit of the source tree this binary was built from, if known at build time.

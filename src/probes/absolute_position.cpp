@@ -45,7 +45,14 @@ std::vector<double> as_doubles(const std::vector<int>& v) { return {v.begin(), v
 
 }  // namespace
 
-AbsoluteResult absolute_position_probe(const Eigen::MatrixXd& P, const AbsoluteOptions& opt) {
+AbsoluteResult absolute_position_probe(const Eigen::MatrixXd& input, const AbsoluteOptions& options) {
+  // Predictions P w + b are unchanged when P is scaled by s = 2^e and the ridge penalty by
+  // s^-2 (w scales by 1/s), so a badly scaled P is fitted at scale 1 (see linalg.h).
+  const int e = rescale_exponent(input);
+  const Eigen::MatrixXd rescaled = e == 0 ? Eigen::MatrixXd() : scale_by_power_of_two(input, e);
+  const Eigen::MatrixXd& P = e == 0 ? input : rescaled;
+  AbsoluteOptions opt = options;
+  opt.ridge = rescaled_penalty("absolute_position", "ridge", options.ridge, input, e);
   AbsoluteResult result;
   result.positions = chosen_positions(int(P.rows()), opt);
   const int m = int(result.positions.size());

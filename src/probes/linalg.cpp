@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <numeric>
 #include <stdexcept>
@@ -188,6 +189,34 @@ LogisticModel fit_logistic(const Eigen::MatrixXd& X, const Eigen::VectorXd& y,
   LogisticModel m = newton_logistic(X * V, y, options);
   m.w = V * m.w;
   return m;
+}
+
+int rescale_exponent(const Eigen::MatrixXd& P) {
+  const double largest = P.size() == 0 ? 0.0 : P.cwiseAbs().maxCoeff();
+  if (!std::isfinite(largest) || largest == 0.0 ||
+      (largest >= std::ldexp(1.0, -256) && largest <= std::ldexp(1.0, 256)))
+    return 0;  // non-finite input is the caller's to refuse; it is not rescaled
+  int e = 0;
+  std::frexp(largest, &e);  // largest = m·2^e with m in [0.5, 1), also for subnormals
+  return e;
+}
+
+Eigen::MatrixXd scale_by_power_of_two(const Eigen::MatrixXd& P, int e) {
+  return P.unaryExpr([e](double x) { return std::ldexp(x, -e); });
+}
+
+double rescaled_penalty(const std::string& probe, const std::string& name, double penalty,
+                        const Eigen::MatrixXd& P, int e) {
+  const double scaled = std::ldexp(penalty, -2 * e);
+  if (penalty == 0 || std::isnormal(scaled)) return scaled;
+  char largest[32], given[32];
+  std::snprintf(largest, sizeof largest, "%.3g", P.cwiseAbs().maxCoeff());
+  std::snprintf(given, sizeof given, "%g", penalty);
+  throw IllConditionedFit(probe + ": the matrix's entries reach " + largest + ", at which the " +
+                          name + " penalty " + given +
+                          " (it acts on the scale of the matrix) is effectively " +
+                          (scaled == 0 ? "0" : "infinite") +
+                          ": the fit is ill-conditioned; expected a matrix rescaled to entries of order 1");
 }
 
 std::vector<int> kfold_assignment(int n, int folds, Rng& rng) {

@@ -7,6 +7,8 @@
 //
 // Shapes: X [n, d] (row = example), y [n].
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <Eigen/Dense>
@@ -84,6 +86,32 @@ LogisticModel fit_logistic(const Eigen::MatrixXd& X, const Eigen::VectorXd& y,
 // (Householder QR of Xᵀ; no rank decision is needed because the space may be larger).
 // Used to shrink wide feature matrices before fitting L2-penalised linear models.
 Eigen::MatrixXd row_space_basis(const Eigen::MatrixXd& X);
+
+// ---- Badly scaled input (e.g. a matrix ×1e300 or ×1e-310)
+// Squares of entries beyond about 2^±511 overflow or underflow, so norms, Gram matrices and
+// QR factors of such a matrix turn into inf, NaN or zeros. Probes that do not depend on the
+// scale of P (least squares without a penalty, cosine similarity) rescale it by a power of
+// two, which is exact; probes whose penalty acts on the scale of P (ridge, logistic l2)
+// rescale the penalty with it, and throw IllConditionedFit when that penalty is then no
+// longer a normal double (effectively 0 or infinite).
+class IllConditionedFit : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// e such that P·2^−e has its largest |entry| in [0.5, 1), when that largest entry lies
+// outside [2^−256, 2^256]; otherwise 0, so that ordinarily scaled input (and an all-zero
+// matrix) is used exactly as it is. 0 also for a matrix with NaN or inf entries (which
+// `poslab probe` refuses before any probe runs).
+int rescale_exponent(const Eigen::MatrixXd& P);
+// P·2^−e, entry by entry (exact unless an entry leaves the normal range).
+Eigen::MatrixXd scale_by_power_of_two(const Eigen::MatrixXd& P, int e);
+// The penalty λ of a fit on P rewritten for the fit on P·2^−e: λ·2^−2e (the weights scale
+// by 2^e, their squared norm by 2^2e). 0 stays 0; a positive λ that is then 0, subnormal
+// or infinite throws IllConditionedFit "<probe>: the matrix's entries reach 4.3e+300, at
+// which the <name> penalty 0.001 ... is effectively 0: ...".
+double rescaled_penalty(const std::string& probe, const std::string& name, double penalty,
+                        const Eigen::MatrixXd& P, int e);
 
 // K-fold assignment of n rows: a Fisher–Yates shuffle of 0..n−1 with `rng`, then K
 // contiguous blocks of the shuffled order; the first n mod K blocks get one extra row (the

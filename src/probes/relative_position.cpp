@@ -77,7 +77,15 @@ std::vector<double> as_doubles(const std::vector<int>& v) { return {v.begin(), v
 
 }  // namespace
 
-RelativeResult relative_position_probe(const Eigen::MatrixXd& P, const RelativeOptions& opt) {
+RelativeResult relative_position_probe(const Eigen::MatrixXd& input, const RelativeOptions& options) {
+  // Decisions w·x + b are unchanged when P is scaled by s = 2^e and l2 by s^-2 (w scales by
+  // 1/s), so a badly scaled P is fitted at scale 1 with its equivalent penalty; if that
+  // penalty underflows or overflows, the fit P asks for cannot be computed (see linalg.h).
+  const int e = rescale_exponent(input);
+  const Eigen::MatrixXd rescaled = e == 0 ? Eigen::MatrixXd() : scale_by_power_of_two(input, e);
+  const Eigen::MatrixXd& P = e == 0 ? input : rescaled;
+  RelativeOptions opt = options;
+  opt.l2 = rescaled_penalty("relative_position", "l2", options.l2, input, e);
   const int L = int(P.rows());
   if (L < 2) throw std::invalid_argument("relative_position: need at least 2 positions");
   RelativeResult result;

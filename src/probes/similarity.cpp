@@ -18,6 +18,7 @@
 #include <cmath>
 #include <limits>
 
+#include "probes/linalg.h"
 #include "probes/probe.h"
 
 namespace poslab {
@@ -25,9 +26,14 @@ namespace poslab {
 SimilarityResult similarity_probe(const Eigen::MatrixXd& P, const SimilarityOptions& opt) {
   const Eigen::Index L =
       opt.max_positions > 0 ? std::min<Eigen::Index>(P.rows(), opt.max_positions) : P.rows();
-  Eigen::MatrixXd U = P.topRows(L);
+  // Cosines do not depend on scale: a badly scaled P is brought to scale 1 exactly first
+  // (rescale_exponent in linalg.h), so that squared norms neither overflow nor underflow.
+  const int e = rescale_exponent(P.topRows(L));
+  Eigen::MatrixXd U = e == 0 ? Eigen::MatrixXd(P.topRows(L)) : scale_by_power_of_two(P.topRows(L), e);
   for (Eigen::Index k = 0; k < L; ++k) {
-    const double norm = U.row(k).norm();
+    double norm = U.row(k).norm();
+    // A row far smaller than the largest entry can still underflow its squared norm.
+    if (norm == 0 && !U.row(k).isZero(0)) norm = U.row(k).stableNorm();
     if (norm > 0) U.row(k) /= norm;  // a zero row stays zero: cosine 0 with everything
   }
   SimilarityResult result;

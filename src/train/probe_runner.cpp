@@ -1,5 +1,7 @@
 #include "train/probe_runner.h"
 
+#include "probes/linalg.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -69,9 +71,15 @@ std::vector<ProbeRecord> run_probes(const std::vector<ConfiguredProbe>& probes,
     if (!p.probe->applies(input)) {
       record.note = "not applicable: the run has nothing this probe reads (e.g. no position matrix)";
     } else {
-      ProbeResult r = p.probe->run(input);
-      record.scalars = std::move(r.scalars);
-      record.arrays = std::move(r.arrays);
+      // An ill-conditioned fit (e.g. hidden states so large that the penalty vanishes) is
+      // the probe's note, not the end of a run that has already trained.
+      try {
+        ProbeResult r = p.probe->run(input);
+        record.scalars = std::move(r.scalars);
+        record.arrays = std::move(r.arrays);
+      } catch (const IllConditionedFit& e) {
+        record.note = std::string("not run: ") + e.what();
+      }
     }
     out.push_back(std::move(record));
   }

@@ -1,0 +1,55 @@
+// poslab bench range-checks every option before anything is allocated: --heads 0 and
+// --vocab 0 were a SIGFPE, --vocab -3 and --d-ff -1 a heap overflow.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "cli_util.h"
+
+namespace poslab {
+namespace {
+
+TEST(BenchOptions, EveryOptionIsRangeCheckedWithOneLine) {
+  struct Case {
+    std::string args, message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"--heads 0", "--heads: expected an integer from 1 to 128, got 0"},
+           {"--vocab 0", "--vocab: expected an integer from 1 to 1048576, got 0"},
+           {"--vocab -3", "--vocab: expected an integer from 1 to 1048576, got -3"},
+           {"--d-ff -1", "--d-ff: expected an integer from 1 to 65536, got -1"},
+           {"--heads 3", "--heads: expected a divisor of --d-model (128), got 3"},
+           {"--heads 256", "--heads: expected an integer from 1 to 128, got 256"},
+           {"--d-model 0", "--d-model: expected an integer from 1 to 16384, got 0"},
+           {"--d-model 16385", "--d-model: expected an integer from 1 to 16384, got 16385"},
+           {"--layers 0", "--layers: expected an integer from 1 to 1024, got 0"},
+           {"--batch 0", "--batch: expected an integer from 1 to 65536, got 0"},
+           {"--batch 65537", "--batch: expected an integer from 1 to 65536, got 65537"},
+           {"--seq-len -5", "--seq-len: expected an integer from 1 to 1048576, got -5"},
+           {"--seq-len 1048577", "--seq-len: expected an integer from 1 to 1048576, got 1048577"},
+           {"--steps 0", "--steps: expected an integer from 1 to 1000000, got 0"},
+           {"--warmup -1", "--warmup: expected an integer from 0 to 1000000, got -1"},
+           {"--batch 65536 --seq-len 1024", "--batch x --seq-len = 67108864 tokens per step; expected at most 16777216"},
+           {"--batch 4096 --seq-len 4096", "GiB (attention probabilities and logits alone); this machine has"},
+           {"--encoder nope", "--encoder: unknown encoder 'nope'"},
+           {"--vocab 99999999999", "--vocab"},
+       }) {
+    const auto r = testing::run_poslab("bench " + c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << c.args << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << c.args << "\n" << r.err;
+    EXPECT_EQ(r.out, "") << c.args << ": nothing runs";
+  }
+}
+
+TEST(BenchOptions, SmallestShapeRuns) {
+  const auto r = testing::run_poslab(
+      "bench --encoder none --steps 1 --warmup 0 --batch 1 --seq-len 1 --d-model 1 --layers 1 --heads 1 --d-ff 1 --vocab 1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("none"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace poslab
