@@ -1,10 +1,9 @@
 #include "train/probe_runner.h"
 
-#include "probes/linalg.h"
-
 #include <algorithm>
 #include <cmath>
 
+#include "probes/linalg.h"
 #include "train/run.h"
 
 namespace poslab {
