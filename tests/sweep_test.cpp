@@ -125,6 +125,9 @@ void write_fake_result(const fs::path& path, const std::string& config,
   w.attr("/", "schema_version", schema);
   for (const auto& [name, value] : attrs) w.attr("/", name, value);
   w.write_string("/config", config);
+  // The layout of a run's results: a legacy file (no file_kind) is recognised by it.
+  w.create_group("/train");
+  w.create_group("/eval");
   w.commit();
 }
 
