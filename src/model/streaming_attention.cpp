@@ -5,15 +5,60 @@
 #include <limits>
 #include <stdexcept>
 
-#include "core/kernels/row_reduce.h"
 
 namespace poslab {
 
 namespace {
 
 using StridedMap = Eigen::Map<MatR, 0, Eigen::OuterStride<>>;
-using ArrR = Eigen::Array<Real, Eigen::Dynamic, 1>;
-using MapArr = Eigen::Map<ArrR>;
+
+// max of x[0..n), n >= 1 (exact in any order).
+inline Real max_of(const Real* x, int n) {
+  using namespace Eigen::internal;
+  using Packet = typename packet_traits<Real>::type;
+  constexpr int W = packet_traits<Real>::size;
+  int i = 0;
+  Real m = x[0];
+  if (n >= W) {
+    Packet p = ploadu<Packet>(x);
+    for (i = W; i + W <= n; i += W) p = pmax(p, ploadu<Packet>(x + i));
+    m = predux_max(p);
+  }
+  for (; i < n; ++i) m = std::max(m, x[i]);
+  return m;
+}
+
+// x[j] = exp(x[j] - m) for j < n; returns Σ_j x[j]. One pass (the softmax's hot loop), with
+// packets loaded from x[0] and summed in a fixed order, so the result depends on n only,
+// never on x's address (as row_sum in core/kernels/row_reduce.h).
+inline Real exp_shifted_sum(Real* x, int n, Real m) {
+  using namespace Eigen::internal;
+  using Packet = typename packet_traits<Real>::type;
+  constexpr int W = packet_traits<Real>::size;
+  const Packet shift = pset1<Packet>(m);
+  Packet a = pzero(shift), b = pzero(shift);
+  int i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    const Packet ea = pexp(psub(ploadu<Packet>(x + i), shift));
+    const Packet eb = pexp(psub(ploadu<Packet>(x + i + W), shift));
+    pstoreu(x + i, ea);
+    pstoreu(x + i + W, eb);
+    a = padd(a, ea);
+    b = padd(b, eb);
+  }
+  if (i + W <= n) {
+    const Packet ea = pexp(psub(ploadu<Packet>(x + i), shift));
+    pstoreu(x + i, ea);
+    a = padd(a, ea);
+    i += W;
+  }
+  Real total = predux(padd(a, b));
+  for (; i < n; ++i) {
+    x[i] = std::exp(x[i] - m);
+    total += x[i];
+  }
+  return total;
+}
 
 // Per-thread workspace, allocated once per call and reused for every query block.
 struct Workspace {
@@ -55,8 +100,9 @@ void query_block(Real* out, const Real* v, AttnTile tile, const AttentionTiles& 
     tile.j1 = std::min(key_end, tile.j0 + Bk);
     const int cols = tile.cols();
     StridedMap s(ws.scores.data(), rows, cols, Eigen::OuterStride<>(Bk));
-    s.noalias() = (q_block * CMapR(tile.k + std::size_t(tile.j0) * dh, cols, dh).transpose()) *
-                  scale;
+    // The scale on the left factor becomes GEMM's alpha: the product lands in s directly
+    // ((q kᵀ)·scale would go through a temporary and a transposing copy).
+    s.noalias() = (q_block * scale) * CMapR(tile.k + std::size_t(tile.j0) * dh, cols, dh).transpose();
     if (score_bias) encoder.score_bias_tile(tile, ws.scores.data(), Bk, ws.state.data());
 
     // Online softmax: the scores of each row become its weights w = exp(s - m').
@@ -65,8 +111,7 @@ void query_block(Real* out, const Real* v, AttnTile tile, const AttentionTiles& 
       const int n = std::max(0, tile.key_end(r) - tile.j0);  // keys row r may see
       std::fill(row + n, row + cols, Real(0));
       if (n == 0) continue;  // a query before this (diagonal) tile
-      MapArr w(row, n);
-      const Real tile_max = w.maxCoeff();
+      const Real tile_max = max_of(row, n);
       Real& m = ws.row_max[r];
       if (tile_max > m) {
         if (m != minus_inf) {  // earlier tiles were weighted by exp(-m): move them to m'
@@ -76,8 +121,7 @@ void query_block(Real* out, const Real* v, AttnTile tile, const AttentionTiles& 
         }
         m = tile_max;
       }
-      w = (w - m).exp();
-      ws.row_sum[r] += kernels::row_sum(row, n);
+      ws.row_sum[r] += exp_shifted_sum(row, n, m);
     }
     if (value_bias)
       encoder.value_bias_tile(tile, ws.scores.data(), Bk, ws.acc.data(), ws.state.data());

@@ -1,9 +1,9 @@
 // The streaming forward (Transformer::forward_inference: tiled attention, online softmax,
 // the encoders' tile hooks) against the materialized forward (the training path), in
 // double precision: logits and loss agree to 1e-12 relative for every registered encoder,
-// causal and bidirectional, at lengths that are not multiples of the tile sizes, with
-// default tiles (64 × 64) and tiny ones (5 queries × 7 keys) so that every kind of tile
-// occurs (diagonal, below it, rows before the tile, far-away key runs). Options make the
+// causal and bidirectional, at lengths that are not multiples of the tile sizes, with the
+// default tiles (128 × 128), 64 × 64 and tiny ones (5 queries × 7 keys, 8 × 3) so that
+// every kind of tile occurs (diagonal, below it, rows before the tile, far-away key runs). Options make the
 // encoders' long-distance paths run at these lengths: CoPE clamps at p_max 4, Shaw clips at
 // 3, T5's max_distance is 20.
 #include <gtest/gtest.h>
@@ -95,7 +95,8 @@ TEST_P(StreamingForward, EqualsMaterializedForward) {
     const std::vector<double> materialized(m, m + n);
     const double materialized_loss = model->loss(batch.targets.data(), batch.mask.data());
     ASSERT_GT(max_abs(materialized), 0.1);
-    for (AttentionTiles tiles : {AttentionTiles{}, AttentionTiles{5, 7}, AttentionTiles{8, 3}}) {
+    for (AttentionTiles tiles :
+         {AttentionTiles{}, AttentionTiles{64, 64}, AttentionTiles{5, 7}, AttentionTiles{8, 3}}) {
       const std::string what = "T " + std::to_string(T) + ", tiles " +
                                std::to_string(tiles.queries) + "x" + std::to_string(tiles.keys);
       const Real* s = model->forward_inference(batch.ids.data(), B, T, tiles);
