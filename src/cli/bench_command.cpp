@@ -6,13 +6,20 @@
 //   forward = 2·N·(L·(3D² + D² + 2·D·F) + D·V)      (linear layers and the output head)
 //           + L·B·H·4·T²·dh                           (q·kᵀ and α·v, full T×T blocks)
 // with N = B·T tokens. Element-wise work (norms, GELU, softmax, encoders) is not counted.
+//
+// With --eval-length T[,T...] it measures evaluation instead (cli/eval_bench.h): the
+// streaming forward's tokens/s and peak RSS per encoder and length, on the small default
+// model (2 layers, d_model 64, 4 heads, d_ff 256, B = 1) unless the options say otherwise.
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <string>
 
 #include "cli/commands.h"
+#include "cli/eval_bench.h"
 #include "cli/options_util.h"
 #include "cli/table.h"
 #include "model/transformer.h"
@@ -28,12 +35,7 @@ struct BenchResult {
 
 BenchResult bench_one(const std::string& encoder_name, const TransformerConfig& mc, int B, int T,
                       int steps, int warmup) {
-  auto origins = std::make_shared<KeyOrigins>();
-  YAML::Node section;
-  section["name"] = encoder_name;
-  if (encoder_name == "learned") section["max_length"] = T;
-  const PluginSpec spec{encoder_name, ConfigNode(section, "encoder", origins, "bench")};
-  Transformer model(mc, EncoderRegistry::instance().build(spec, Transformer::model_dims(mc)));
+  Transformer model(mc, bench_encoder(encoder_name, mc, T));
   Rng rng(1);
   model.params().initialize(rng);
   AdamW opt(model.params(), AdamWConfig{});
@@ -90,6 +92,29 @@ void check_shape_fits(const TransformerConfig& mc, int B, int T) {
                       fixed(physical_gib, 1) + " GiB: expected a smaller --batch, --seq-len, --heads or --vocab");
 }
 
+// "4096,16384" -> {4096, 16384}; anything else is a usage error naming the option.
+std::vector<int> parse_lengths(const std::string& text) {
+  std::vector<int> lengths;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    std::size_t used = 0;
+    long value = 0;
+    try {
+      value = std::stol(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (item.empty() || used != item.size() || value < 1 || value > (1L << 24))
+      throw ConfigError("poslab bench: --eval-length: expected a comma-separated list of lengths "
+                        "between 1 and 16777216, got '" + text + "'");
+    lengths.push_back(int(value));
+    start = comma + 1;
+  }
+  return lengths;
+}
+
 double peak_rss_mib() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -119,7 +144,13 @@ int bench_command(const std::vector<std::string>& args) {
       ("layers", po::value(&mc.layers)->default_value(4), "layers")
       ("heads", po::value(&mc.heads)->default_value(4), "heads")
       ("d-ff", po::value(&mc.d_ff)->default_value(512), "MLP width")
-      ("vocab", po::value(&mc.vocab_size)->default_value(64), "vocabulary size");
+      ("vocab", po::value(&mc.vocab_size)->default_value(64), "vocabulary size")
+      ("eval-length", po::value<std::string>(),
+       "measure evaluation instead, at these lengths (comma list, e.g. 4096,16384,65536): "
+       "streaming forward tokens/s and peak RSS, one process each; small model, B=1 and "
+       "1 timed forward unless set")
+      ("materialized", po::bool_switch(),
+       "with --eval-length: also measure the materialized (training) forward");
   po::positional_options_description positional;
   po::variables_map vm;
   if (!parse_args("bench", "poslab bench [--encoder NAME|all] [--steps N] [--seq-len T] ...", args,
@@ -144,6 +175,27 @@ int bench_command(const std::vector<std::string>& args) {
   std::vector<std::string> names;
   if (encoder == "all") names = EncoderRegistry::instance().names();
   else names.push_back(encoder);
+
+  if (vm.count("eval-length")) {
+    EvalBenchOptions eo;
+    eo.encoders = names;
+    eo.lengths = parse_lengths(vm["eval-length"].as<std::string>());
+    eo.materialized = vm["materialized"].as<bool>();
+    // The evaluation defaults: the small model, one sequence, one forward.
+    eo.model = mc;
+    eo.model.tied_embeddings = true;
+    if (vm["d-model"].defaulted()) eo.model.d_model = 64;
+    if (vm["layers"].defaulted()) eo.model.layers = 2;
+    if (vm["d-ff"].defaulted()) eo.model.d_ff = 256;
+    eo.batch = vm["batch"].defaulted() ? 1 : B;
+    eo.steps = vm["steps"].defaulted() ? 1 : steps;
+    eo.warmup = vm["warmup"].defaulted() ? 0 : warmup;
+    if (eo.model.d_model % eo.model.heads != 0)
+      throw ConfigError("poslab bench: --heads: expected a divisor of --d-model");
+    if (eo.batch < 1 || eo.steps < 1 || eo.warmup < 0)
+      throw ConfigError("poslab bench: --batch and --steps: expected >= 1, --warmup >= 0");
+    return run_eval_bench(eo);
+  }
   std::cout << "reference: B=" << B << " T=" << T << " d_model=" << mc.d_model
             << " layers=" << mc.layers << " heads=" << mc.heads << " d_ff=" << mc.d_ff
             << " vocab=" << mc.vocab_size << ", " << steps << " timed steps\n";

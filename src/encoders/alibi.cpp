@@ -11,7 +11,8 @@
 //
 // The bias depends on i and j only through j - i, so it is stored per offset, [H, 2T-1]
 // (offset o = j - i + T - 1), and row i of head h is the contiguous slice starting at
-// T - 1 - i: adding it is a vector add, with no [H, T, T] table to read.
+// T - 1 - i: adding it is a vector add, with no [H, T, T] table to read. The streaming
+// attention's tiles compute -m_h·|i - j| per element instead (no table at all).
 #include <cmath>
 #include <cstdlib>
 
@@ -46,6 +47,17 @@ class AlibiEncoder : public PositionalEncoder {
     }
   }
   // The bias depends on neither q, k nor any parameter: backward has nothing to add.
+
+  // Streaming form: computed from j - i directly, in double and rounded once, exactly as
+  // the per-offset table above is, so both paths add the same numbers.
+  void score_bias_tile(const AttnTile& t, Real* scores, int ld, Real* /*state*/) const override {
+    const double m = slopes_[t.h];
+    for (int r = 0; r < t.rows(); ++r) {
+      const int i = t.i0 + r, n = t.key_end(r) - t.j0;
+      Real* s = scores + std::size_t(r) * ld;
+      for (int c = 0; c < n; ++c) s[c] += Real(-m * std::abs(t.j0 + c - i));
+    }
+  }
 
   std::vector<NamedArray> describe() const override {
     return {NamedArray{"slopes", slopes_, {slopes_.size()},

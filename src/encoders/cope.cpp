@@ -32,6 +32,13 @@
 // bias is logits_int[i, p_max], their gate gradient 0); the backward's dz block is
 // per thread, so it stays in cache; no allocation once (B, T) is stable.
 //
+// Streaming tiles: the key tiles of a query block arrive from the diagonal backwards, so
+// each query's count Σ_{t=j..i} g_it is carried from tile to tile in the tile state and
+// grows in the same order as in the row above. The state also holds the block's rows of
+// logits_int (q·E, computed once per block). Once a query's count reaches p_max, every key
+// further back is clamped: its bias is logits_int[i, p_max] and its gate is not needed,
+// so at long lengths almost every tile is a plain add.
+//
 // encode(length) is empty: positions depend on q and k, so nothing position-only exists
 // without a model; describe() writes E per layer.
 #include <omp.h>
@@ -169,6 +176,45 @@ class CopeEncoder : public PositionalEncoder {
     const CMapR dli(dlogits_int_.data(), rows, P);
     MapR(dq, rows, dh_).noalias() += dli * CMapR(params_->value(E_[layer]), dh_, P).transpose();
     MapR(params_->grad(E_[layer]), dh_, P).noalias() += CMapR(q, rows, dh_).transpose() * dli;
+  }
+
+  // Tile state: count [rows] (Σ g so far, unclamped), logits_int [rows, p_max+1] for the
+  // block's queries, gates [cols] (scratch for one row of a tile).
+  std::size_t tile_state_size(int rows, int cols) const override {
+    return std::size_t(rows) * (p_max_ + 2) + cols;
+  }
+
+  void begin_query_block(const AttnTile& t, Real* state) const override {
+    MapR(state + t.rows(), t.rows(), p_max_ + 1).noalias() =
+        CMapR(t.q + std::size_t(t.i0) * t.dh, t.rows(), t.dh) *
+        CMapR(params_->value(E_[t.layer]), dh_, p_max_ + 1);
+  }
+
+  void score_bias_tile(const AttnTile& t, Real* scores, int ld, Real* state) const override {
+    const int P = p_max_ + 1;
+    const Real top = Real(p_max_);
+    Real* gates = state + std::size_t(t.rows()) * (P + 1);
+    using Row = Eigen::Array<Real, 1, Eigen::Dynamic>;
+    for (int r = 0; r < t.rows(); ++r) {
+      const int n = t.key_end(r) - t.j0;
+      if (n <= 0) continue;
+      Real* z = scores + std::size_t(r) * ld;
+      const Real* li = state + t.rows() + std::size_t(r) * P;
+      Real& count = state[r];
+      int c = n;  // keys c..n-1 of this row are done; c..0 walk back towards j0
+      if (count < top) {
+        Eigen::Map<Row>(gates, n) = Eigen::Map<const Row>(z, n).logistic();
+        for (--c; c >= 0; --c) {
+          count += gates[c];
+          if (count >= top) break;  // clamped from here back: the plain add below
+          const Bracket br = bracket(count);
+          z[c] += (1 - br.w) * li[br.lo] + br.w * li[br.hi];
+        }
+        if (c < 0) continue;
+        ++c;  // key c is clamped too
+      }
+      Eigen::Map<Row>(z, c) += li[p_max_];
+    }
   }
 
   std::vector<NamedArray> describe() const override {

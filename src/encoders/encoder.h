@@ -16,6 +16,25 @@
 //   probs            [B, H, T, T]         (softmax output α; 0 above the diagonal if causal)
 //   out, dout        [B, H, T, dh]        (α·V per head, before heads are merged)
 // Positions are 0..T-1 for every example.
+//
+// Streaming (tiled) attention, used by evaluation (Transformer::forward_inference, see
+// model/streaming_attention.h and docs/streaming.md): hooks 3 and 4 also come in a tile
+// form that never sees a [T, T] block. For one (b, h), queries are taken in blocks
+// [i0, i1) and, for each block, key tiles [j0, j1) are visited from the causal diagonal
+// BACKWARDS (right to left: the tile holding key i1 - 1, then the one before, ... down to
+// key 0; bidirectional models start at the last key). Tiles entirely above the diagonal
+// are never visited. Per query block the caller
+//   1. zeroes `state` (tile_state_size(rows, cols) Reals) and calls begin_query_block once;
+//   2. per key tile: fills scores with z = q·k / sqrt(dh), calls score_bias_tile (add the
+//      bias, same contract as score_bias_forward), masks j > i (causal), takes the online
+//      softmax weights w = exp(s - running max), rescales its accumulator, then calls
+//      value_bias_tile (acc += Σ_j w_ij g(i, j)) and adds w·V itself.
+// The backwards walk lets a hook carry per-query sums across tiles in `state` (CoPE's
+// p_ij = Σ_{t=j..i} g_it is a suffix sum over keys). The tile hooks are const and are
+// called concurrently for different (b, h, query block) from OpenMP threads: they may only
+// read the encoder and write `scores`/`acc`/`state`. A scheme with a score or value bias
+// must override the tile hooks (the defaults throw std::logic_error).
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +61,22 @@ struct AttnDims {
   bool causal = true;
   std::size_t qk_size() const { return std::size_t(B) * H * T * dh; }
   std::size_t score_size() const { return std::size_t(B) * H * T * T; }
+};
+
+// One tile of the streaming attention for one (b, h): queries [i0, i1) (tile row r is query
+// i0 + r), keys [j0, j1) (tile column c is key j0 + c). For begin_query_block, [j0, j1) is
+// the whole key range the block will visit.
+struct AttnTile {
+  int layer = 0, b = 0, h = 0;
+  int i0 = 0, i1 = 0, j0 = 0, j1 = 0;
+  int T = 0, dh = 0;
+  bool causal = true;
+  const Real* q = nullptr;  // [T, dh] this (b, h)'s rotated queries (row t at q + t·dh)
+  const Real* k = nullptr;  // [T, dh] this (b, h)'s rotated keys
+  int rows() const { return i1 - i0; }
+  int cols() const { return j1 - j0; }
+  // One past the last key row r may see: keys [j0, key_end(r)); <= j0 means none.
+  int key_end(int r) const { return causal ? std::min(j1, i0 + r + 1) : j1; }
 };
 
 class PositionalEncoder {
@@ -83,6 +118,20 @@ class PositionalEncoder {
                                   const AttnDims&) {}
   virtual void value_bias_backward(int /*layer*/, const Real* /*probs*/, const Real* /*dout*/,
                                    Real* /*dprobs*/, const AttnDims&) {}
+
+  // Tile forms of hooks 3 and 4 (streaming attention; see the header comment).
+  // Reals of per-query-block state for blocks of up to `rows` queries and tiles of up to
+  // `cols` keys; the caller zeroes it before begin_query_block.
+  virtual std::size_t tile_state_size(int /*rows*/, int /*cols*/) const { return 0; }
+  // Once per query block, before its first key tile (e.g. per-query tables of q).
+  virtual void begin_query_block(const AttnTile& /*block*/, Real* /*state*/) const {}
+  // scores [rows, cols] (row stride ld) hold z = q·k / sqrt(dh); add the bias. Entries with
+  // j > i (causal) are masked by the caller afterwards, whatever the hook writes there.
+  virtual void score_bias_tile(const AttnTile& tile, Real* scores, int ld, Real* state) const;
+  // weights [rows, cols] (row stride ld): unnormalised softmax weights, 0 where masked.
+  // acc [rows, dh] (row stride dh) += Σ_j w_ij g(i, j).
+  virtual void value_bias_tile(const AttnTile& tile, const Real* weights, int ld, Real* acc,
+                               Real* state) const;
 
   // The [length, d_model] vectors a probe reads, for schemes that have them.
   virtual std::optional<Eigen::MatrixXd> position_matrix(int /*length*/) const {

@@ -15,7 +15,11 @@
 // Cost: never a [T, T, dh] tensor. Since r takes only 2K+1 values, per (b, h):
 //   score:  QA = q · a^Kᵀ / sqrt(dh)  [T, 2K+1] (one GEMM), then logits[i, j] += QA[i, r+K];
 //   value:  PB[i, c] = Σ_{j: r+K = c} α_ij  [T, 2K+1] (bucketing the row), out += PB · a^V.
-// The backward passes are the same two steps transposed. Parameter gradients are summed
+// The backward passes are the same two steps transposed.
+// Streaming tiles: begin_query_block computes the block's rows of QA into the tile state;
+// a tile gathers them like a row above, and its value bias buckets the tile's weights
+// (PB for the tile's rows, then acc += PB · a^V). A tile whose keys are all at distance
+// >= K from all its queries (most tiles at long lengths) uses one row of a^V per query. Parameter gradients are summed
 // per (b, h) into separate buffers and then added in a fixed order, so they do not depend
 // on the thread count.
 #include <algorithm>
@@ -30,7 +34,8 @@ namespace {
 
 // One attention row i over keys j < n (n = i + 1 when causal, T otherwise), split into the
 // three runs of c = clip(j - i, -K, K) + K: c = 0 for j <= i - K, c = j - i + K in between,
-// c = 2K for j >= i + K. [lo, hi) is the middle run.
+// c = 2K for j >= i + K. [lo, hi) is the middle run. A streaming tile's row is the same
+// with j and i counted from the tile's first key j0 (i - j0 may be negative or >= n).
 struct ClippedRow {
   int lo, hi;
   ClippedRow(int i, int K, int n)
@@ -41,7 +46,8 @@ struct ClippedRow {
 inline void gather_clipped_row(Real* row, const Real* src, int i, int K, int n) {
   const ClippedRow run(i, K, n);
   MapVecR(row, run.lo).array() += src[0];
-  MapVecR(row + run.lo, run.hi - run.lo) += CMapVecR(src + (run.lo - i + K), run.hi - run.lo);
+  if (run.hi > run.lo)  // (else src + (lo - i + K) may point outside src)
+    MapVecR(row + run.lo, run.hi - run.lo) += CMapVecR(src + (run.lo - i + K), run.hi - run.lo);
   MapVecR(row + run.hi, n - run.hi).array() += src[2 * K];
 }
 
@@ -52,7 +58,8 @@ inline void bucket_clipped_row(Real* dst, const Real* row, int i, int K, int n) 
   // The end runs are long (most of the row when T >> K): vectorised sums whose rounding
   // does not depend on the row's address.
   dst[0] += kernels::row_sum(row, run.lo);
-  MapVecR(dst + (run.lo - i + K), run.hi - run.lo) += CMapVecR(row + run.lo, run.hi - run.lo);
+  if (run.hi > run.lo)
+    MapVecR(dst + (run.lo - i + K), run.hi - run.lo) += CMapVecR(row + run.lo, run.hi - run.lo);
   dst[2 * K] += kernels::row_sum(row + run.hi, n - run.hi);
 }
 
@@ -150,6 +157,50 @@ class ShawEncoder : public PositionalEncoder {
       MapR(partial.data() + bh * p_block, R, d.dh).noalias() = pb.transpose() * dout_bh;
     }
     add_in_order(params_->grad(value_[layer]), partial, BH, p_block);
+  }
+
+  // Tile state: QA of the block's rows [rows, 2K+1], then the tile's PB [rows, 2K+1].
+  std::size_t tile_state_size(int rows, int /*cols*/) const override {
+    return 2 * std::size_t(rows) * this->rows();
+  }
+
+  void begin_query_block(const AttnTile& t, Real* state) const override {
+    const Real scale = Real(1) / std::sqrt(Real(t.dh));
+    CMapR aK(params_->value(key_[t.layer]), rows(), t.dh);
+    MapR(state, t.rows(), rows()).noalias() =
+        (CMapR(t.q + std::size_t(t.i0) * t.dh, t.rows(), t.dh) * aK.transpose()) * scale;
+  }
+
+  void score_bias_tile(const AttnTile& t, Real* scores, int ld, Real* state) const override {
+    const int R = rows();
+    for (int r = 0; r < t.rows(); ++r) {
+      const int n = t.key_end(r) - t.j0;
+      if (n > 0)
+        gather_clipped_row(scores + std::size_t(r) * ld, state + std::size_t(r) * R,
+                           t.i0 + r - t.j0, K_, n);
+    }
+  }
+
+  void value_bias_tile(const AttnTile& t, const Real* weights, int ld, Real* acc,
+                       Real* state) const override {
+    const int R = rows(), dh = t.dh;
+    CMapR aV(params_->value(value_[t.layer]), R, dh);
+    // Every (i, j) of the tile in one end run: row r adds (Σ_j w_rj) · a^V[c].
+    const int c = (t.j1 - 1 - t.i0 <= -K_) ? 0 : (t.j0 - (t.i1 - 1) >= K_) ? 2 * K_ : -1;
+    if (c >= 0) {
+      for (int r = 0; r < t.rows(); ++r) {
+        const int n = t.key_end(r) - t.j0;
+        if (n > 0)
+          MapVecR(acc + std::size_t(r) * dh, dh) +=
+              kernels::row_sum(weights + std::size_t(r) * ld, n) * aV.row(c).transpose();
+      }
+      return;
+    }
+    Real* pb = state + std::size_t(t.rows()) * R;  // [rows, 2K+1]
+    for (int r = 0; r < t.rows(); ++r)
+      bucket_clipped_row(pb + std::size_t(r) * R, weights + std::size_t(r) * ld,
+                         t.i0 + r - t.j0, K_, std::max(0, t.key_end(r) - t.j0));
+    MapR(acc, t.rows(), dh).noalias() += CMapR(pb, t.rows(), R) * aV;
   }
 
   // Per layer: "layers.{l}.key" and "layers.{l}.value" [2K+1, dh], and the distance of

@@ -19,6 +19,12 @@
 // [H, 2T-1] (offset o = j - i + T - 1), from the current parameters at every call (they
 // change every step; the build is H·(2T-1) lookups); row i of head h is then the
 // contiguous slice starting at T - 1 - i. The buckets of the offsets are cached per T.
+//
+// Streaming tiles (score_bias_tile) need no table that grows with T: every |j - i| >=
+// max_distance falls in its direction's last bucket, so the buckets of the clamped offsets
+// -max_distance .. max_distance are computed once in the constructor, and a key tile far
+// behind its queries adds one scalar per row.
+#include <algorithm>
 #include <string>
 
 #include "encoders/encoder.h"
@@ -48,6 +54,8 @@ class T5Encoder : public PositionalEncoder {
                                   " (the distances with a bucket of their own for num_buckets " +
                                   std::to_string(num_buckets_) + "), got " +
                                   std::to_string(max_distance_));
+    for (int rp = -max_distance_; rp <= max_distance_; ++rp)
+      bucket_of_clamped_.push_back(t5_bucket(rp, bidirectional_, num_buckets_, max_distance_));
   }
 
   void declare_parameters(ParameterSet& params) override {
@@ -78,6 +86,26 @@ class T5Encoder : public PositionalEncoder {
         const int n = d.causal ? i + 1 : T;  // masked keys are overwritten after the hook
         MapVecR(s + std::size_t(i) * T, n) += CMapVecR(row_bias + (T - 1 - i), n);
       }
+    }
+  }
+
+  // Row r (query i) of the tile, keys j: += bias[bucket(clamp(j - i, -M, M)), h], M =
+  // max_distance; the keys at or beyond ±M form the row's two end runs.
+  void score_bias_tile(const AttnTile& t, Real* scores, int ld, Real* /*state*/) const override {
+    const Real* table = params_->value(table_);
+    const int M = max_distance_, H = heads_, h = t.h;
+    const Real far_back = table[bucket_of_clamped_.front() * H + h];
+    const Real far_ahead = table[bucket_of_clamped_.back() * H + h];
+    for (int r = 0; r < t.rows(); ++r) {
+      const int i = t.i0 + r, end = t.key_end(r);
+      if (end <= t.j0) continue;
+      Real* s = scores + std::size_t(r) * ld;  // s[j - j0] for keys j0 <= j < end
+      const int lo = std::clamp(i - M + 1, t.j0, end);  // first key with j - i > -M
+      const int hi = std::clamp(i + M, lo, end);        // first key with j - i >= M
+      for (int j = t.j0; j < lo; ++j) s[j - t.j0] += far_back;
+      for (int j = lo; j < hi; ++j)
+        s[j - t.j0] += table[bucket_of_clamped_[j - i + M] * H + h];
+      for (int j = hi; j < end; ++j) s[j - t.j0] += far_ahead;
     }
   }
 
@@ -184,6 +212,7 @@ class T5Encoder : public PositionalEncoder {
   ParameterSet* params_ = nullptr;
   ParameterSet::Handle table_ = -1;  // encoder.bias [num_buckets, H]
   std::vector<int> bucket_of_offset_;
+  std::vector<int> bucket_of_clamped_;  // [2·max_distance + 1]: bucket(rp), rp = -M .. M
   int buckets_T_ = -1;
   RealBuffer by_offset_;  // [H, 2T-1] scratch of the forward
 };

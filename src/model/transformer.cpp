@@ -133,13 +133,21 @@ void Transformer::resize(int B, int T) {
   dlogits_.assign(N * V, 0);
 }
 
+void Transformer::check_ids(const std::int32_t* ids, int N) const {
+  for (int n = 0; n < N; ++n)
+    if (ids[n] < 0 || ids[n] >= config_.vocab_size)
+      throw std::out_of_range("token id " + std::to_string(ids[n]) + " outside vocabulary");
+}
+
 const Real* Transformer::forward(const std::int32_t* ids, int B, int T) {
   resize(B, T);
   const int N = B * T, D = config_.d_model, F = config_.d_ff, V = config_.vocab_size;
   ids_.assign(ids, ids + N);
-  for (int n = 0; n < N; ++n)
-    if (ids[n] < 0 || ids[n] >= V)
-      throw std::out_of_range("token id " + std::to_string(ids[n]) + " outside vocabulary");
+  check_ids(ids, N);
+  last_B_ = B;
+  last_T_ = T;
+  last_logits_ = logits_.data();
+  last_was_inference_ = false;
 
   Real* x = config_.layers > 0 ? acts_[0].x_in.data() : x_final_.data();
   embedding_forward(x, ids, params_.value(tok_emb_), N, D);
@@ -201,15 +209,88 @@ void Transformer::attention_forward(int layer, LayerActs& a) {
   merge_heads(a.heads_out.data(), a.att.data(), D, d.B, d.T, d.H, d.dh);
 }
 
+void Transformer::resize_inference(int B, int T) {
+  if (B == inference_B_ && T == inference_T_) return;
+  inference_B_ = B;
+  inference_T_ = T;
+  const std::size_t N = std::size_t(B) * T, D = config_.d_model, F = config_.d_ff,
+                    V = config_.vocab_size;
+  InferenceActs& a = inference_;
+  for (RealBuffer* buf : {&a.x, &a.x_mid, &a.ln, &a.q, &a.k, &a.v, &a.heads, &a.att})
+    buf->assign(N * D, 0);
+  a.mean.assign(N, 0);
+  a.rstd.assign(N, 0);
+  a.qkv.assign(N * 3 * D, 0);
+  a.fc1.assign(N * F, 0);
+  a.gelu.assign(N * F, 0);
+  a.logits.assign(N * V, 0);
+}
+
+// The same kernels in the same order as forward() except the attention, which streams;
+// each layer's output overwrites its input, so memory does not grow with depth.
+const Real* Transformer::forward_inference(const std::int32_t* ids, int B, int T,
+                                           AttentionTiles tiles) {
+  const int N = B * T, D = config_.d_model, F = config_.d_ff, V = config_.vocab_size;
+  check_ids(ids, N);
+  resize_inference(B, T);
+  InferenceActs& a = inference_;
+  const AttnDims d{B, config_.heads, T, D / config_.heads, config_.causal};
+
+  embedding_forward(a.x.data(), ids, params_.value(tok_emb_), N, D);
+  encoder_->embed_forward(a.x.data(), B, T);
+  for (int l = 0; l < config_.layers; ++l) {
+    const LayerHandles& p = layer_params_[l];
+    layernorm_forward(a.ln.data(), a.mean.data(), a.rstd.data(), a.x.data(),
+                      params_.value(p.ln1_w), params_.value(p.ln1_b), N, D);
+    linear_forward(a.qkv.data(), a.ln.data(), params_.value(p.qkv_w), params_.value(p.qkv_b), N,
+                   D, 3 * D);
+    split_heads(a.qkv.data(), a.q.data(), a.k.data(), a.v.data(), B, T, d.H, d.dh);
+    encoder_->rotate_qk_forward(l, a.q.data(), a.k.data(), d);
+    streaming_attention_forward(a.heads.data(), a.q.data(), a.k.data(), a.v.data(), l, d,
+                                *encoder_, tiles);
+    merge_heads(a.heads.data(), a.att.data(), D, B, T, d.H, d.dh);
+    // x_mid = x + att · Woᵀ + bo
+    linear_forward(a.x_mid.data(), a.att.data(), params_.value(p.out_w), params_.value(p.out_b),
+                   N, D, D, a.x.data());
+    layernorm_forward(a.ln.data(), a.mean.data(), a.rstd.data(), a.x_mid.data(),
+                      params_.value(p.ln2_w), params_.value(p.ln2_b), N, D);
+    linear_forward(a.fc1.data(), a.ln.data(), params_.value(p.fc1_w), params_.value(p.fc1_b),
+                   N, D, F);
+    gelu_forward(a.gelu.data(), a.fc1.data(), a.fc1.size());
+    // x = x_mid + W2 · gelu + b2: the next layer's input
+    linear_forward(a.x.data(), a.gelu.data(), params_.value(p.fc2_w), params_.value(p.fc2_b), N,
+                   F, D, a.x_mid.data());
+  }
+  layernorm_forward(a.ln.data(), a.mean.data(), a.rstd.data(), a.x.data(), params_.value(lnf_w_),
+                    params_.value(lnf_b_), N, D);
+  const Real* head = params_.value(head_ >= 0 ? head_ : tok_emb_);
+  linear_forward(a.logits.data(), a.ln.data(), head, nullptr, N, D, V);
+  last_B_ = B;
+  last_T_ = T;
+  last_logits_ = a.logits.data();
+  last_was_inference_ = true;
+  return a.logits.data();
+}
+
+void Transformer::require_training_forward(const char* what) const {
+  if (last_was_inference_)
+    throw std::logic_error(std::string(what) +
+                           " needs the activations of forward(); the last forward was "
+                           "forward_inference, which keeps none");
+  if (!last_logits_) throw std::logic_error(std::string(what) + " before any forward");
+}
+
 double Transformer::loss(const std::int32_t* targets, const std::uint8_t* mask,
                          std::vector<std::uint8_t>* correct) {
-  const int N = B_ * T_;
+  if (!last_logits_) throw std::logic_error("loss before any forward");
+  const int N = last_B_ * last_T_;
   if (correct) correct->assign(N, 0);
-  return cross_entropy_forward(logits_.data(), targets, mask, N, config_.vocab_size, nullptr,
+  return cross_entropy_forward(last_logits_, targets, mask, N, config_.vocab_size, nullptr,
                                correct ? correct->data() : nullptr);
 }
 
 void Transformer::backward(const std::int32_t* targets, const std::uint8_t* mask) {
+  require_training_forward("backward");
   const int N = B_ * T_, D = config_.d_model, F = config_.d_ff, V = config_.vocab_size;
   cross_entropy_backward(dlogits_.data(), logits_.data(), targets, mask, N, V);
 
@@ -303,11 +384,13 @@ void Transformer::attention_backward(int layer, LayerActs& a, Real* dln1) {
 }
 
 const Real* Transformer::hidden_state(int layer) const {
+  require_training_forward("hidden_state");
   if (layer < 0 || layer > config_.layers) throw std::out_of_range("hidden_state layer");
   return layer == config_.layers ? x_final_.data() : acts_[layer].x_in.data();
 }
 
 const Real* Transformer::attention(int layer) const {
+  require_training_forward("attention");
   if (layer < 0 || layer >= config_.layers) throw std::out_of_range("attention layer");
   return acts_[layer].probs.data();
 }

@@ -2,6 +2,8 @@
 // A pre-norm transformer (GPT-2 layout) with one PositionalEncoder plugged into its four
 // hooks. Causal (decoder) or bidirectional (masked-LM encoder). All parameters live in one
 // ParameterSet; activations are allocated once per (B, T) shape and kept for backward.
+// Evaluation uses forward_inference instead: streaming attention (no [T, T] block) and one
+// set of activation buffers reused layer by layer, so its memory grows only linearly in T.
 //
 //   x0 = tok_emb[ids] (+ encoder.embed)                                 [B, T, D]
 //   per layer:  x += Wo · Attention(LN1(x))      (encoder.rotate_qk / score_bias / value_bias)
@@ -13,6 +15,7 @@
 
 #include "encoders/encoder.h"
 #include "model/parameters.h"
+#include "model/streaming_attention.h"
 
 namespace poslab {
 
@@ -41,19 +44,25 @@ class Transformer {
 
   // Runs the model on ids [B, T]; returns logits [B, T, V] (valid until the next call).
   const Real* forward(const std::int32_t* ids, int B, int T);
-  // Mean masked cross-entropy of the last forward; fills per-position correctness [B*T].
+  // The same logits (up to rounding) for evaluation: streaming attention, nothing kept for
+  // backward, O(B·T·(D + F + V)) memory. loss() works after it; backward(), hidden_state()
+  // and attention() throw std::logic_error until the next forward().
+  const Real* forward_inference(const std::int32_t* ids, int B, int T,
+                                AttentionTiles tiles = {});
+  // Mean masked cross-entropy of the last forward (either kind); fills per-position
+  // correctness [B*T].
   double loss(const std::int32_t* targets, const std::uint8_t* mask,
               std::vector<std::uint8_t>* correct = nullptr);
   // Accumulates dLoss/dparams (for the loss above) into params().grads().
   void backward(const std::int32_t* targets, const std::uint8_t* mask);
 
-  // Cached activations of the last forward, for probes:
+  // Cached activations of the last forward(), for probes:
   // hidden state entering layer l (l = 0..layers; l = layers is the final residual stream).
   const Real* hidden_state(int layer) const;
   // attention probabilities of layer l, [B, H, T, T].
   const Real* attention(int layer) const;
-  int last_batch() const { return B_; }
-  int last_length() const { return T_; }
+  int last_batch() const { return last_B_; }
+  int last_length() const { return last_T_; }
 
  private:
   struct LayerHandles {
@@ -72,7 +81,21 @@ class Transformer {
     RealBuffer fc1, gelu;          // [N, F]
   };
 
+  // The inference forward's buffers, reused by every layer (nothing is kept for backward).
+  struct InferenceActs {
+    RealBuffer x, x_mid;         // [N, D] residual stream before / after the attention
+    RealBuffer ln, mean, rstd;   // [N, D], [N], [N]
+    RealBuffer qkv;              // [N, 3D]
+    RealBuffer q, k, v, heads;   // [B, H, T, dh]
+    RealBuffer att;              // [N, D] heads merged
+    RealBuffer fc1, gelu;        // [N, F]
+    RealBuffer logits;           // [N, V]
+  };
+
   void resize(int B, int T);
+  void resize_inference(int B, int T);
+  void check_ids(const std::int32_t* ids, int N) const;
+  void require_training_forward(const char* what) const;
   void attention_forward(int layer, LayerActs& a);
   void attention_backward(int layer, LayerActs& a, Real* dln1);
   AttnDims attn_dims() const;
@@ -83,8 +106,14 @@ class Transformer {
   ParameterSet::Handle tok_emb_, lnf_w_, lnf_b_, head_ = -1;
   std::vector<LayerHandles> layer_params_;
 
-  int B_ = 0, T_ = 0;
+  int B_ = 0, T_ = 0;  // shape of the training activations (acts_ and the rest)
   std::vector<LayerActs> acts_;
+  int inference_B_ = 0, inference_T_ = 0;
+  InferenceActs inference_;
+  // The last forward of either kind: its shape and logits [B*T, V], read by loss().
+  int last_B_ = 0, last_T_ = 0;
+  const Real* last_logits_ = nullptr;
+  bool last_was_inference_ = false;
   RealBuffer x_final_, lnf_, lnf_mean_, lnf_rstd_, logits_;
   std::vector<std::int32_t> ids_;
   // backward scratch

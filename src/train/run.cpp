@@ -97,7 +97,8 @@ void evaluate_length(PreparedRun& run, const Task& task, int length, EvalSeries&
   for (int i = 0; i < spec.eval.batches; ++i) {
     Batch batch = task.make_batch(rng, Split::Eval, spec.eval.batch_size, length, length);
     T = batch.seq_len;
-    run.model->forward(batch.inputs.data(), batch.batch_size, batch.seq_len);
+    // Streaming attention: memory linear in the length, so long lengths can be evaluated.
+    run.model->forward_inference(batch.inputs.data(), batch.batch_size, batch.seq_len);
     const double loss = run.model->loss(batch.targets.data(), batch.loss_mask.data(), &correct);
     sums.add(loss, correct, batch.loss_mask, batch.batch_size, batch.seq_len);
   }
