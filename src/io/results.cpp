@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <set>
 
 #include "io/config.h"
 #include "io/file_kind.h"
@@ -35,6 +36,18 @@ void write_eval(H5Writer& w, const std::string& group, const EvalSeries& e) {
   write_series(w, group + "/token_accuracy", e.token_accuracy, "fraction of scored tokens right");
   write_series(w, group + "/exact_match", e.exact_match, "fraction of examples with every scored token right");
   write_series(w, group + "/perplexity", e.perplexity, "exp(loss)");
+  // <group>/<length>/: the loss by position within the sequence at that length.
+  std::set<long> written;  // a length listed twice is written once
+  for (std::size_t i = 0; i < e.by_position.size() && i < e.length.size(); ++i) {
+    const LossByPosition& p = e.by_position[i];
+    if (!written.insert(static_cast<long>(e.length[i])).second) continue;
+    const std::string g = group + "/" + std::to_string(static_cast<long>(e.length[i]));
+    w.create_group(g);
+    write_series(w, g + "/bucket_start", p.bucket_start, "first position of the bucket");
+    write_series(w, g + "/bucket_end", p.bucket_end, "one past the last position of the bucket");
+    write_series(w, g + "/loss_by_position", p.loss, "nats per scored token in the bucket (NaN: none scored)");
+    write_series(w, g + "/tokens", p.tokens, "scored tokens in the bucket over all evaluation batches");
+  }
 }
 
 }  // namespace

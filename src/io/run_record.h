@@ -17,11 +17,17 @@ struct ProbeRecord {
   std::string note;  // why a probe did not run, if it did not
 };
 
+// Mean loss by position at one evaluation length, in buckets [start, end) of positions.
+struct LossByPosition {
+  std::vector<double> bucket_start, bucket_end, loss, tokens;
+};
+
 // Metrics of one evaluation pass, one entry per evaluation length.
 struct EvalSeries {
   std::string variant;       // "" = the task as trained; else the eval.variants name
   std::string task_options;  // a variant's task-option overrides, as YAML
   std::vector<double> length, sequence_length, loss, token_accuracy, exact_match, perplexity;
+  std::vector<LossByPosition> by_position;  // one per length (none for a diverged run)
 };
 
 struct RunRecord {

@@ -281,11 +281,13 @@ void Transformer::require_training_forward(const char* what) const {
 }
 
 double Transformer::loss(const std::int32_t* targets, const std::uint8_t* mask,
-                         std::vector<std::uint8_t>* correct) {
+                         std::vector<std::uint8_t>* correct, RealBuffer* position_loss) {
   if (!last_logits_) throw std::logic_error("loss before any forward");
   const int N = last_B_ * last_T_;
   if (correct) correct->assign(N, 0);
-  return cross_entropy_forward(last_logits_, targets, mask, N, config_.vocab_size, nullptr,
+  if (position_loss) position_loss->assign(N, 0);
+  return cross_entropy_forward(last_logits_, targets, mask, N, config_.vocab_size,
+                               position_loss ? position_loss->data() : nullptr,
                                correct ? correct->data() : nullptr);
 }
 

@@ -50,9 +50,10 @@ class Transformer {
   const Real* forward_inference(const std::int32_t* ids, int B, int T,
                                 AttentionTiles tiles = {});
   // Mean masked cross-entropy of the last forward (either kind); fills per-position
-  // correctness [B*T].
+  // correctness [B*T] and per-position losses [B*T] (0 where masked out) if asked.
   double loss(const std::int32_t* targets, const std::uint8_t* mask,
-              std::vector<std::uint8_t>* correct = nullptr);
+              std::vector<std::uint8_t>* correct = nullptr,
+              RealBuffer* position_loss = nullptr);
   // Accumulates dLoss/dparams (for the loss above) into params().grads().
   void backward(const std::int32_t* targets, const std::uint8_t* mask);
 

@@ -21,4 +21,19 @@ struct MetricSums {
   double exact_match() const { return examples ? double(exact_examples) / examples : 0.0; }
 };
 
+// Mean loss by position within the sequence, in buckets that double in width — [0, 8),
+// [8, 16), [16, 32), ... up to the sequence length — so that a 64k-token evaluation has a
+// dozen buckets and the loss beyond the training length shows where it rises.
+struct PositionProfile {
+  std::vector<double> bucket_start, bucket_end;  // positions [start, end)
+  std::vector<double> loss_sum;                  // Σ loss of scored tokens in the bucket
+  std::vector<double> tokens;                    // scored tokens in the bucket
+
+  explicit PositionProfile(int T = 0);
+  // position_loss and mask [B, T]
+  void add(const float* position_loss, const std::uint8_t* mask, int B, int T);
+  void add(const double* position_loss, const std::uint8_t* mask, int B, int T);
+  std::vector<double> mean_loss() const;  // NaN where no token was scored
+};
+
 }  // namespace poslab

@@ -94,14 +94,21 @@ void evaluate_length(PreparedRun& run, const Task& task, int length, EvalSeries&
   MetricSums sums;
   int T = 0;
   std::vector<std::uint8_t> correct;
+  RealBuffer position_loss;
+  // Buckets up to the longest sequence this length can give (batches may be padded less).
+  PositionProfile profile(task.sequence_length(length));
   for (int i = 0; i < spec.eval.batches; ++i) {
     Batch batch = task.make_batch(rng, Split::Eval, spec.eval.batch_size, length, length);
     T = batch.seq_len;
     // Streaming attention: memory linear in the length, so long lengths can be evaluated.
     run.model->forward_inference(batch.inputs.data(), batch.batch_size, batch.seq_len);
-    const double loss = run.model->loss(batch.targets.data(), batch.loss_mask.data(), &correct);
+    const double loss = run.model->loss(batch.targets.data(), batch.loss_mask.data(), &correct,
+                                        &position_loss);
     sums.add(loss, correct, batch.loss_mask, batch.batch_size, batch.seq_len);
+    profile.add(position_loss.data(), batch.loss_mask.data(), batch.batch_size, batch.seq_len);
   }
+  out.by_position.push_back({profile.bucket_start, profile.bucket_end, profile.mean_loss(),
+                             profile.tokens});
   out.length.push_back(length);
   out.sequence_length.push_back(T);
   out.loss.push_back(sums.loss());
