@@ -68,7 +68,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"bad_eval_length_memory.yaml", "",
                 {"bad_eval_length_memory.yaml: eval.lengths[1]: length 100000", "needs an estimated",
                  " GB", "available"}},
-        BadCase{"tiny.yaml", "--only none --set eval.lengths=[40000]",
+        BadCase{"tiny.yaml", "--only none --set eval.lengths=[40000] --set eval.batch_size=20000",
                 {"--set: eval.lengths[0]: length 40000", "needs an estimated", "available"}},
         BadCase{"tiny.yaml", "--only none --set train.batch_size=65536 --set task.length=4000",
                 {"task.length: training at length 4000", "train.batch_size 65536",
@@ -433,6 +433,11 @@ TEST(MemoryEstimate, MatchesTheHeapGrowthOfARealModel) {
   std::vector<std::int32_t> ids(B * T), targets(B * T);
   for (int i = 0; i < B * T; ++i) ids[i] = targets[i] = 1 + i % 15;
   std::vector<std::uint8_t> mask(B * T, 1);
+  // mallinfo2's uordblks counts the main arena only, and glibc moves its mmap threshold
+  // after frees: one arena and a fixed threshold make every buffer counted (large ones as
+  // mmapped bytes, hblkhd) whatever ran before in this process.
+  mallopt(M_ARENA_MAX, 1);
+  mallopt(M_MMAP_THRESHOLD, 64 * 1024);
   const auto allocated = [] {
     const struct mallinfo2 m = mallinfo2();
     return double(m.uordblks + m.hblkhd);
@@ -590,6 +595,29 @@ TEST(SafeWrite, StaleTempFilesOfDeadProcessesAreRemoved) {
   EXPECT_FALSE(fs::exists(dir / dead));
   for (const auto& name : kept) EXPECT_TRUE(fs::exists(dir / name)) << name;
   EXPECT_EQ(remove_stale_temp_files((dir / "no_such_folder").string()), 0);
+}
+
+}  // namespace
+}  // namespace poslab
+
+namespace poslab {
+namespace {
+
+// Evaluation streams its attention (no [T, T] block): a 64k-token evaluation of the small
+// model fits in well under 1 GiB, where the training forward's buffers would need ~275 GB.
+TEST(MemoryEstimate, EvaluationAtLongLengthsNeedsNoAttentionMatrix) {
+  TransformerConfig small;
+  small.vocab_size = 256;
+  small.layers = 2;
+  small.d_model = 64;
+  small.heads = 4;
+  small.d_ff = 256;
+  const int T = 65536;
+  EXPECT_LT(estimate_inference_bytes_after(small, {{1, T}}), std::size_t(1) << 30);
+  EXPECT_GT(estimate_forward_bytes(small, 1, T), std::size_t(100) << 30);
+  // Buffers keep their largest size: a shorter length after a longer one costs nothing more.
+  EXPECT_EQ(estimate_inference_bytes_after(small, {{1, T}, {4, 128}}),
+            estimate_inference_bytes_after(small, {{1, T}}));
 }
 
 }  // namespace

@@ -104,19 +104,26 @@ void check_run_fits_in_memory(const PreparedRun& run, std::size_t available) {
   const std::size_t state = estimate_training_state_bytes(run.model->params().count());
   const ConfigNode eval = spec.root.child("eval");
 
-  // Shapes in the order the run uses them; buffers keep their largest size so far.
-  std::vector<std::pair<int, int>> shapes;
-  const auto check = [&](int B, int T, const ConfigNode& where, const std::string& what) {
+  // Training allocates the activations kept for backward (Transformer::resize); they stay
+  // allocated while the run evaluates with the streaming forward, whose own buffers
+  // (resize_inference) keep their largest size so far.
+  std::vector<std::pair<int, int>> train_shapes, eval_shapes;
+  const auto check = [&](int B, int T, const ConfigNode& where, const std::string& what,
+                         bool evaluation) {
     if (std::size_t(B) * std::size_t(T) > std::size_t(INT_MAX))
       where.fail(what + " is " + std::to_string(std::size_t(B) * std::size_t(T)) +
                  " tokens per batch; expected at most " + std::to_string(INT_MAX));
-    shapes.emplace_back(B, T);
-    const std::size_t need =
-        saturating_add(saturating_add(state, estimate_forward_bytes_after(model, shapes)),
-                       estimate_batch_bytes(B, T));
+    (evaluation ? eval_shapes : train_shapes).emplace_back(B, T);
+    std::size_t need = saturating_add(state, estimate_forward_bytes_after(model, train_shapes));
+    if (!eval_shapes.empty())
+      need = saturating_add(need, estimate_inference_bytes_after(model, eval_shapes));
+    need = saturating_add(need, estimate_batch_bytes(B, T));
     if (need > available)
       where.fail(what + " needs an estimated " + format_bytes(need) +
-                 " (parameters, optimizer state and the activations kept for backward); " +
+                 (evaluation ? " (parameters, optimizer state, training activations and the "
+                               "evaluation forward's buffers); "
+                             : " (parameters, optimizer state and the activations kept for "
+                               "backward); ") +
                  format_bytes(available) + " available");
   };
   const auto shape_text = [](const std::string& batch_key, int B, int T) {
@@ -126,7 +133,8 @@ void check_run_fits_in_memory(const PreparedRun& run, std::size_t available) {
   const int train_T = task.sequence_length(task.max_train_length());
   check(spec.train.batch_size, train_T, spec.root.child("task").child("length"),
         "training at length " + std::to_string(task.max_train_length()) + " " +
-            shape_text("train.batch_size", spec.train.batch_size, train_T));
+            shape_text("train.batch_size", spec.train.batch_size, train_T),
+        false);
 
   const int eval_B = spec.eval.batch_size;
   for (std::size_t i = 0; i < run.eval_lengths.size(); ++i) {
@@ -136,19 +144,19 @@ void check_run_fits_in_memory(const PreparedRun& run, std::size_t available) {
     const ConfigNode where =
         spec.eval.lengths.empty() ? eval.child("batch_size") : eval.child("lengths").item(i);
     check(eval_B, T, where,
-          "length " + std::to_string(L) + " " + shape_text("eval.batch_size", eval_B, T));
+          "length " + std::to_string(L) + " " + shape_text("eval.batch_size", eval_B, T), true);
   }
   for (std::size_t v = 0; v < run.eval_variants.size(); ++v)
     for (const int L : run.eval_lengths) {
       const int T = run.eval_variants[v]->sequence_length(L);
       check(eval_B, T, eval.child("variants").child(spec.eval.variants[v].name),
-            "length " + std::to_string(L) + " " + shape_text("eval.batch_size", eval_B, T));
+            "length " + std::to_string(L) + " " + shape_text("eval.batch_size", eval_B, T), true);
     }
   // The probes read one batch of at most 32 sequences at the training length.
   if (!run.probes.empty()) {
     const int B = std::min(eval_B, 32);
     check(B, train_T, spec.root.child("probes"),
-          "the probes' batch " + shape_text("batch", B, train_T));
+          "the probes' batch " + shape_text("batch", B, train_T), false);
   }
 }
 

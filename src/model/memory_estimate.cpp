@@ -113,6 +113,28 @@ std::size_t estimate_forward_bytes_after(const TransformerConfig& config,
   return bytes_of(held);
 }
 
+std::vector<ActivationBuffer> inference_buffers(const TransformerConfig& c, int B, int T) {
+  const std::size_t N = mul(std::size_t(B), std::size_t(T)), D = std::size_t(c.d_model),
+                    F = std::size_t(c.d_ff), V = std::size_t(c.vocab_size);
+  return {{"x, x_mid, ln, q, k, v, heads, att", mul(8, mul(N, D))},
+          {"mean, rstd", mul(2, N)},
+          {"qkv", mul(3, mul(N, D))},
+          {"fc1, gelu", mul(2, mul(N, F))},
+          {"logits", mul(N, V)}};
+}
+
+std::size_t estimate_inference_bytes_after(const TransformerConfig& config,
+                                           const std::vector<std::pair<int, int>>& shapes) {
+  std::vector<ActivationBuffer> held;
+  for (const auto& [B, T] : shapes) {
+    const std::vector<ActivationBuffer> now = inference_buffers(config, B, T);
+    if (held.empty()) held = now;
+    for (std::size_t i = 0; i < held.size(); ++i)
+      held[i].elements = std::max(held[i].elements, now[i].elements);
+  }
+  return bytes_of(held);
+}
+
 std::size_t estimate_parameter_count(const TransformerConfig& c) {
   const std::size_t D = std::size_t(c.d_model), F = std::size_t(c.d_ff),
                     V = std::size_t(c.vocab_size), L = std::size_t(c.layers);

@@ -38,6 +38,15 @@ std::size_t estimate_forward_bytes(const TransformerConfig& config, int B, int T
 std::size_t estimate_forward_bytes_after(const TransformerConfig& config,
                                          const std::vector<std::pair<int, int>>& shapes);
 
+// Every buffer Transformer::resize_inference(B, T) allocates (the evaluation forward:
+// streaming attention, one layer's buffers reused, no [T, T] block), in its order. The
+// attention's per-thread tile workspace (a few hundred KB) is not counted.
+std::vector<ActivationBuffer> inference_buffers(const TransformerConfig& config, int B, int T);
+
+// Bytes held by the inference buffers after evaluating the shapes (B, T) in order.
+std::size_t estimate_inference_bytes_after(const TransformerConfig& config,
+                                           const std::vector<std::pair<int, int>>& shapes);
+
 // Parameters of the transformer itself, without its encoder's: mirrors the declarations
 // of the Transformer constructor (keep the two in step).
 std::size_t estimate_parameter_count(const TransformerConfig& config);
