@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "cli_util.h"
+#include "io/config.h"
 #include "io/h5file.h"
 #include "train/metrics.h"
 
@@ -56,6 +57,28 @@ TEST(LossByPosition, ResultsFileHoldsItForEveryLengthAndItAveragesToTheLoss) {
     ASSERT_GT(n, 0);
     EXPECT_NEAR(sum / n, losses[i], 1e-5 * losses[i]) << g;
   }
+}
+
+// eval.tokens bounds the tokens of an evaluation batch: with 1 token the batch holds one
+// sequence (the minimum), so every length scores 1/8 of the tokens of batch_size 8.
+TEST(EvalTokens, BatchesAreSizedByTokensBetweenOneAndBatchSize) {
+  EXPECT_EQ(eval_batch_size(EvalSpec{{}, 4, 64, 0, {}}, 1000), 64);
+  EXPECT_EQ(eval_batch_size(EvalSpec{{}, 4, 64, 4096, {}}, 1000), 4);
+  EXPECT_EQ(eval_batch_size(EvalSpec{{}, 4, 64, 4096, {}}, 10), 64);
+  EXPECT_EQ(eval_batch_size(EvalSpec{{}, 4, 64, 4096, {}}, 65536), 1);
+
+  const auto scored = [](const std::string& sets) {
+    const auto out = testing::fresh_dir("eval_tokens");
+    const auto r = testing::run_poslab("run " + testing::data_path("experiments/tiny.yaml") +
+                                       " --only none --out " + out.string() + " " + sets);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    H5Reader f((out / "none.h5").string());
+    const auto t = f.read("/eval/8/tokens");
+    return std::accumulate(t.begin(), t.end(), 0.0);
+  };
+  const double all = scored(""), one = scored("--set eval.tokens=1");
+  ASSERT_GT(one, 0);
+  EXPECT_EQ(all, 8 * one) << "tiny.yaml: eval.batch_size 8";
 }
 
 }  // namespace

@@ -140,6 +140,7 @@ void check_run_fits_in_memory(const PreparedRun& run, std::size_t available) {
   for (std::size_t i = 0; i < run.eval_lengths.size(); ++i) {
     const int L = run.eval_lengths[i];
     const int T = task.sequence_length(L);
+    const int eval_B = eval_batch_size(spec.eval, T);
     // Without eval.lengths the run evaluates at its training length.
     const ConfigNode where =
         spec.eval.lengths.empty() ? eval.child("batch_size") : eval.child("lengths").item(i);
@@ -149,6 +150,7 @@ void check_run_fits_in_memory(const PreparedRun& run, std::size_t available) {
   for (std::size_t v = 0; v < run.eval_variants.size(); ++v)
     for (const int L : run.eval_lengths) {
       const int T = run.eval_variants[v]->sequence_length(L);
+      const int eval_B = eval_batch_size(spec.eval, T);
       check(eval_B, T, eval.child("variants").child(spec.eval.variants[v].name),
             "length " + std::to_string(L) + " " + shape_text("eval.batch_size", eval_B, T), true);
     }

@@ -4,6 +4,7 @@
 #include "io/config.h"
 
 #include <algorithm>
+#include <limits>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -804,7 +805,10 @@ std::vector<OptionSpec> eval_options() {
   return {{"lengths", Type::IntList, "[]", "evaluation lengths (empty = the training length)", 1,
            kMaxTaskLength},
           {"batches", Type::Int, text_of(d.batches), "batches per length", 1, kMaxEvalBatches},
-          {"batch_size", Type::Int, text_of(d.batch_size), "sequences per batch", 1, kMaxBatch}};
+          {"batch_size", Type::Int, text_of(d.batch_size), "sequences per batch", 1, kMaxBatch},
+          {"tokens", Type::Int, text_of(d.tokens),
+           "tokens per batch at most (0 = off): sequences per batch = tokens / sequence length, "
+           "between 1 and batch_size", 0, std::numeric_limits<int>::max()}};
 }
 
 std::vector<OptionSpec> output_options() {
@@ -921,6 +925,7 @@ EvalSpec parse_eval(const ConfigNode& node, const PluginSpec& task) {
                            " evaluation lengths, got " + std::to_string(e.lengths.size()));
   e.batches = o.get_int("batches");
   e.batch_size = o.get_int("batch_size");
+  e.tokens = o.get_int("tokens");
   e.variants = parse_eval_variants(node.child("variants"), task);
   return e;
 }

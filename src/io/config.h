@@ -175,8 +175,18 @@ struct EvalSpec {
   std::vector<int> lengths;  // task lengths to evaluate at (may exceed training)
   int batches = 4;
   int batch_size = 64;
+  // > 0: a batch holds at most this many tokens, so one configuration can list lengths from
+  // 128 to 65,536: sequences per batch = clamp(tokens / sequence length, 1, batch_size).
+  int tokens = 0;
   std::vector<EvalVariant> variants;
 };
+
+// Sequences per evaluation batch at a model sequence length (see EvalSpec::tokens).
+inline int eval_batch_size(const EvalSpec& e, int sequence_length) {
+  if (e.tokens <= 0 || sequence_length <= 0) return e.batch_size;
+  const int by_tokens = e.tokens / sequence_length;
+  return by_tokens < 1 ? 1 : (by_tokens < e.batch_size ? by_tokens : e.batch_size);
+}
 
 struct OutputSpec {
   std::string dir = "results";  // relative paths are relative to the experiment file

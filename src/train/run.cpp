@@ -98,7 +98,9 @@ void evaluate_length(PreparedRun& run, const Task& task, int length, EvalSeries&
   // Buckets up to the longest sequence this length can give (batches may be padded less).
   PositionProfile profile(task.sequence_length(length));
   for (int i = 0; i < spec.eval.batches; ++i) {
-    Batch batch = task.make_batch(rng, Split::Eval, spec.eval.batch_size, length, length);
+    Batch batch = task.make_batch(rng, Split::Eval,
+                                  eval_batch_size(spec.eval, task.sequence_length(length)),
+                                  length, length);
     T = batch.seq_len;
     // Streaming attention: memory linear in the length, so long lengths can be evaluated.
     run.model->forward_inference(batch.inputs.data(), batch.batch_size, batch.seq_len);
