@@ -135,5 +135,20 @@ TEST(ResumeCli, SigtermWritesACheckpointAndResumeContinuesFromIt) {
   }
 }
 
+// --resume skips a run whose results file holds this configuration (the test sweep uses),
+// and runs it again when the configuration changed.
+TEST(ResumeCli, ResumeSkipsFinishedRunsOfTheSameConfigurationOnly) {
+  const auto out = testing::fresh_dir("resume_skip");
+  const std::string run = "run " + testing::data_path("experiments/tiny.yaml") + " --only none --out " +
+                          out.string();
+  ASSERT_EQ(testing::run_poslab(run).exit_code, 0);
+  const auto same = testing::run_poslab(run + " --resume");
+  EXPECT_EQ(same.exit_code, 0) << same.err;
+  EXPECT_NE(same.err.find("[none] done already"), std::string::npos) << same.err;
+  const auto changed = testing::run_poslab(run + " --resume --set train.steps=3");
+  EXPECT_EQ(changed.exit_code, 0) << changed.err;
+  EXPECT_EQ(changed.err.find("done already"), std::string::npos) << changed.err;
+}
+
 }  // namespace
 }  // namespace poslab

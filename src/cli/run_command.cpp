@@ -15,7 +15,7 @@
 #include "cli/progress.h"
 #include "cli/run_preflight.h"
 #include "cli/table.h"
-#include "io/h5file.h"
+#include "io/existing_result.h"
 #include "io/results.h"
 #include "io/temp_files.h"
 #include "model/memory_estimate.h"
@@ -64,18 +64,6 @@ extern "C" void request_stop(int sig) {
   remove_live_temp_files();
   std::signal(sig, SIG_DFL);
   std::raise(sig);
-}
-
-// True if `path` is a complete results file of exactly this run's configuration.
-bool has_complete_results(const std::string& path, const RunSpec& spec) {
-  if (!std::filesystem::is_regular_file(path)) return false;
-  try {
-    H5Reader r(path);
-    return r.has_attr("/", "schema_version") && r.exists("/config") &&
-           r.read_string("/config") == spec.resolved_yaml;
-  } catch (const std::exception&) {
-    return false;
-  }
 }
 
 }  // namespace
@@ -164,7 +152,10 @@ int run_command(const std::vector<std::string>& args) {
     std::filesystem::create_directories(dir);
     const std::string path = results_path(dir, spec.run_name);
     const std::string checkpoint = checkpoint_path(dir, spec.run_name);
-    if (resume && has_complete_results(path, spec)) {
+    // The same test as sweep's: a finished run (complete or diverged) of this configuration.
+    const ResultState existing =
+        resume ? inspect_existing_result(path, spec.resolved_yaml).state : ResultState::missing;
+    if (existing == ResultState::complete || existing == ResultState::diverged) {
       std::cerr << "[" << spec.run_name << "] done already: " << path << "\n";
       continue;
     }

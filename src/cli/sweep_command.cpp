@@ -28,8 +28,6 @@
 #include "io/existing_result.h"
 #include "io/file_lock.h"
 #include "io/file_name.h"
-#include "io/h5file.h"
-#include "io/results.h"
 #include "train/checkpoint.h"
 #include "train/run.h"
 
@@ -186,14 +184,7 @@ void keep_or_remove_checkpoint(const Job& job) {
   if (!fs::exists(ckpt)) return;
   std::string why;
   try {
-    H5Reader r(ckpt);
-    if (!r.has_attr("/", "file_kind") || r.attr_string("/", "file_kind") != "checkpoint")
-      why = "not a checkpoint";
-    else if (r.attr_string("/", "poslab_version") != POSLAB_VERSION ||
-             r.attr_string("/", "git_commit") != build_git_commit())
-      why = "written by another poslab build";
-    else
-      why = first_yaml_difference(r.read_string("/config"), job.resolved_yaml);
+    why = checkpoint_mismatch(ckpt, job.resolved_yaml);
   } catch (const std::exception& e) {
     why = e.what();
   }

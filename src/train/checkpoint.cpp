@@ -94,24 +94,29 @@ void write_checkpoint(const std::string& path, const RunSpec& spec, const TrainL
   w.commit();
 }
 
-void read_checkpoint(const std::string& path, const RunSpec& spec, TrainLoopState& state,
-                     ParameterSet& params, AdamW& optimizer, RunRecord& record) {
+std::string checkpoint_mismatch(const std::string& path, const std::string& resolved_yaml) {
   H5Reader r(path);
   if (!r.has_attr("/", "file_kind") || r.attr_string("/", "file_kind") != kKind)
-    throw ConfigError(path + ": not a poslab checkpoint (no file_kind \"checkpoint\")");
+    return "not a poslab checkpoint (no file_kind \"checkpoint\")";
   const std::string version = r.attr_string("/", "poslab_version");
   const std::string commit = r.attr_string("/", "git_commit");
   if (version != POSLAB_VERSION || commit != build_git_commit())
-    throw ConfigError(path + ": written by poslab " + version + " (commit " +
-                      (commit.empty() ? "unknown" : commit) + "), this is poslab " +
-                      POSLAB_VERSION + " (commit " +
-                      (build_git_commit().empty() ? "unknown" : build_git_commit()) +
-                      "); a bit-identical resume needs the same build: delete the checkpoint "
-                      "to start the run over");
-  if (r.read_string("/config") != spec.resolved_yaml)
-    throw ConfigError(path + ": written for another configuration of run '" + spec.run_name +
-                      "' (the resolved YAML differs); resume with the same experiment and "
-                      "--set options, or delete the checkpoint to start over");
+    return "written by poslab " + version + " (commit " + (commit.empty() ? "unknown" : commit) +
+           "), this is poslab " + POSLAB_VERSION + " (commit " +
+           (build_git_commit().empty() ? "unknown" : build_git_commit()) +
+           "); a bit-identical resume needs the same build";
+  if (r.read_string("/config") != resolved_yaml)
+    return "written for another configuration (the resolved YAML differs)";
+  return "";
+}
+
+void read_checkpoint(const std::string& path, const RunSpec& spec, TrainLoopState& state,
+                     ParameterSet& params, AdamW& optimizer, RunRecord& record) {
+  if (const std::string why = checkpoint_mismatch(path, spec.resolved_yaml); !why.empty())
+    throw ConfigError(path + ": " + why + " of run '" + spec.run_name +
+                      "'; resume with the same build, experiment and --set options, or delete "
+                      "the checkpoint to start the run over");
+  H5Reader r(path);
   state.next_step = static_cast<int>(r.attr_double("/", "next_step"));
   if (state.next_step < 0 || state.next_step > spec.train.steps)
     throw ConfigError(path + ": /: next_step " + std::to_string(state.next_step) +

@@ -41,6 +41,11 @@ std::string checkpoint_path(const std::string& dir, const std::string& run_name)
 void write_checkpoint(const std::string& path, const RunSpec& spec, const TrainLoopState& state,
                       const ParameterSet& params, const AdamW& optimizer, const RunRecord& record);
 
+// Why the checkpoint at `path` cannot continue the run whose resolved configuration is
+// `resolved_yaml`: "" if it can; else one clause (not a checkpoint, another poslab build,
+// another configuration). Throws ConfigError if the file cannot be read.
+std::string checkpoint_mismatch(const std::string& path, const std::string& resolved_yaml);
+
 // Restores state, parameters, optimizer and the /train curve from `path`. Throws ConfigError
 // (one line, naming the file) if it is not a checkpoint, was written by another poslab
 // build, or for another configuration than `spec`.
