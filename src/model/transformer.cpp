@@ -162,20 +162,25 @@ const Real* Transformer::forward(const std::int32_t* ids, int B, int T) {
     // x_mid = x_in + att · Woᵀ + bo
     linear_forward(a.x_mid.data(), a.att.data(), params_.value(p.out_w), params_.value(p.out_b),
                    N, D, D, a.x_in.data());
-    layernorm_forward(a.ln2.data(), a.ln2_mean.data(), a.ln2_rstd.data(), a.x_mid.data(),
-                      params_.value(p.ln2_w), params_.value(p.ln2_b), N, D);
-    linear_forward(a.fc1.data(), a.ln2.data(), params_.value(p.fc1_w), params_.value(p.fc1_b),
-                   N, D, F);
-    gelu_forward(a.gelu.data(), a.fc1.data(), a.fc1.size());
     Real* x_out = (l + 1 < config_.layers) ? acts_[l + 1].x_in.data() : x_final_.data();
-    linear_forward(x_out, a.gelu.data(), params_.value(p.fc2_w), params_.value(p.fc2_b), N, F,
-                   D, a.x_mid.data());
+    mlp_forward(l, a.x_mid.data(), a.ln2.data(), a.ln2_mean.data(), a.ln2_rstd.data(),
+                a.fc1.data(), a.gelu.data(), x_out, N);
   }
   layernorm_forward(lnf_.data(), lnf_mean_.data(), lnf_rstd_.data(), x_final_.data(),
                     params_.value(lnf_w_), params_.value(lnf_b_), N, D);
   const Real* head = params_.value(head_ >= 0 ? head_ : tok_emb_);
   linear_forward(logits_.data(), lnf_.data(), head, nullptr, N, D, V);
   return logits_.data();
+}
+
+void Transformer::mlp_forward(int layer, const Real* x_mid, Real* ln, Real* mean, Real* rstd,
+                              Real* fc1, Real* gelu, Real* x_out, int N) {
+  const LayerHandles& p = layer_params_[layer];
+  const int D = config_.d_model, F = config_.d_ff;
+  layernorm_forward(ln, mean, rstd, x_mid, params_.value(p.ln2_w), params_.value(p.ln2_b), N, D);
+  linear_forward(fc1, ln, params_.value(p.fc1_w), params_.value(p.fc1_b), N, D, F);
+  gelu_forward(gelu, fc1, std::size_t(N) * F);
+  linear_forward(x_out, gelu, params_.value(p.fc2_w), params_.value(p.fc2_b), N, F, D, x_mid);
 }
 
 void Transformer::attention_forward(int layer, LayerActs& a) {
@@ -252,14 +257,9 @@ const Real* Transformer::forward_inference(const std::int32_t* ids, int B, int T
     // x_mid = x + att · Woᵀ + bo
     linear_forward(a.x_mid.data(), a.att.data(), params_.value(p.out_w), params_.value(p.out_b),
                    N, D, D, a.x.data());
-    layernorm_forward(a.ln.data(), a.mean.data(), a.rstd.data(), a.x_mid.data(),
-                      params_.value(p.ln2_w), params_.value(p.ln2_b), N, D);
-    linear_forward(a.fc1.data(), a.ln.data(), params_.value(p.fc1_w), params_.value(p.fc1_b),
-                   N, D, F);
-    gelu_forward(a.gelu.data(), a.fc1.data(), a.fc1.size());
-    // x = x_mid + W2 · gelu + b2: the next layer's input
-    linear_forward(a.x.data(), a.gelu.data(), params_.value(p.fc2_w), params_.value(p.fc2_b), N,
-                   F, D, a.x_mid.data());
+    // x = x_mid + MLP(x_mid): the next layer's input
+    mlp_forward(l, a.x_mid.data(), a.ln.data(), a.mean.data(), a.rstd.data(), a.fc1.data(),
+                a.gelu.data(), a.x.data(), N);
   }
   layernorm_forward(a.ln.data(), a.mean.data(), a.rstd.data(), a.x.data(), params_.value(lnf_w_),
                     params_.value(lnf_b_), N, D);

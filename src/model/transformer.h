@@ -98,6 +98,10 @@ class Transformer {
   void check_ids(const std::int32_t* ids, int N) const;
   void require_training_forward(const char* what) const;
   void attention_forward(int layer, LayerActs& a);
+  // The MLP half of a layer, shared by both forwards:
+  //   x_out = x_mid + W2 · GELU(W1 · LN2(x_mid) + b1) + b2     ln [N, D], fc1 and gelu [N, F]
+  void mlp_forward(int layer, const Real* x_mid, Real* ln, Real* mean, Real* rstd, Real* fc1,
+                   Real* gelu, Real* x_out, int N);
   void attention_backward(int layer, LayerActs& a, Real* dln1);
   AttnDims attn_dims() const;
 
