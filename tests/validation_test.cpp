@@ -456,6 +456,23 @@ TEST(MemoryEstimate, MatchesTheHeapGrowthOfARealModel) {
   EXPECT_LT(grown, estimate * 1.5) << "grown " << grown << ", estimate " << estimate;
 }
 
+// Evaluation streams its attention (no [T, T] block): a 64k-token evaluation of the small
+// model fits in well under 1 GiB, where the training forward's buffers would need ~275 GB.
+TEST(MemoryEstimate, EvaluationAtLongLengthsNeedsNoAttentionMatrix) {
+  TransformerConfig small;
+  small.vocab_size = 256;
+  small.layers = 2;
+  small.d_model = 64;
+  small.heads = 4;
+  small.d_ff = 256;
+  const int T = 65536;
+  EXPECT_LT(estimate_inference_bytes_after(small, {{1, T}}), std::size_t(1) << 30);
+  EXPECT_GT(estimate_forward_bytes(small, 1, T), std::size_t(100) << 30);
+  // Buffers keep their largest size: a shorter length after a longer one costs nothing more.
+  EXPECT_EQ(estimate_inference_bytes_after(small, {{1, T}, {4, 128}}),
+            estimate_inference_bytes_after(small, {{1, T}}));
+}
+
 TEST(MemoryEstimate, AvailableMemoryIsReadOnLinux) {
   const auto available = available_memory_bytes();
   ASSERT_TRUE(available.has_value());
@@ -599,29 +616,6 @@ TEST(SafeWrite, StaleTempFilesOfDeadProcessesAreRemoved) {
   EXPECT_FALSE(fs::exists(dir / dead));
   for (const auto& name : kept) EXPECT_TRUE(fs::exists(dir / name)) << name;
   EXPECT_EQ(remove_stale_temp_files((dir / "no_such_folder").string()), 0);
-}
-
-}  // namespace
-}  // namespace poslab
-
-namespace poslab {
-namespace {
-
-// Evaluation streams its attention (no [T, T] block): a 64k-token evaluation of the small
-// model fits in well under 1 GiB, where the training forward's buffers would need ~275 GB.
-TEST(MemoryEstimate, EvaluationAtLongLengthsNeedsNoAttentionMatrix) {
-  TransformerConfig small;
-  small.vocab_size = 256;
-  small.layers = 2;
-  small.d_model = 64;
-  small.heads = 4;
-  small.d_ff = 256;
-  const int T = 65536;
-  EXPECT_LT(estimate_inference_bytes_after(small, {{1, T}}), std::size_t(1) << 30);
-  EXPECT_GT(estimate_forward_bytes(small, 1, T), std::size_t(100) << 30);
-  // Buffers keep their largest size: a shorter length after a longer one costs nothing more.
-  EXPECT_EQ(estimate_inference_bytes_after(small, {{1, T}, {4, 128}}),
-            estimate_inference_bytes_after(small, {{1, T}}));
 }
 
 }  // namespace
