@@ -6,7 +6,7 @@ forward and backward pass in float64, and writes weights, inputs, logits, loss a
 gradients to tests/fixtures/parity/<encoder>_<kind>.h5. A C++ test loads each file,
 runs poslab's model on the same weights and inputs, and compares.
 
-Everything here is written from the formulas in DESIGN.md ("Math conventions"),
+Everything here is written from the formulas in docs/design.md ("Math conventions"),
 not from the C++ sources, so the two implementations check each other.
 
 Usage (needs Debian's python3-torch, numpy and h5py):

@@ -373,7 +373,17 @@ def without_seed(label):
     return re.sub(r"__seed-[^_]*", "", label)
 
 
-def plot_extrapolation(runs, directory, metric):
+def eval_series(r, variants):
+    """(label suffix, h5 group path) of the run's evaluation: as trained, then each
+    /eval/variants/<name> when asked for (e.g. RoPE stretched at evaluation only)."""
+    out = [("", "eval")]
+    g = r.group("eval/variants") if variants else None
+    if g is not None:
+        out += [(f" [{name}]", f"eval/variants/{name}") for name in sorted(g.keys())]
+    return out
+
+
+def plot_extrapolation(runs, directory, metric, variants=False):
     """One line per configuration (a sweep's seeds are averaged, their sd shaded)."""
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     train_lengths, lengths, all_nan = set(), set(), True
@@ -382,37 +392,51 @@ def plot_extrapolation(runs, directory, metric):
         if r.diverged:
             continue
         g = r.probe("extrapolation")
-        src = "probes/extrapolation" if g is not None else "eval"
-        x, y = r.array(f"{src}/length"), r.array(f"{src}/{metric}")
-        if x is None or y is None:
-            continue
-        all_nan &= bool(np.isnan(y).all())
-        lengths.update(x.tolist())
-        curves.setdefault(without_seed(r.label), (x, []))[1].append(y)
+        use_probe = g is not None and metric != "perplexity"
+        for suffix, group in ([("", "probes/extrapolation")] if use_probe
+                              else eval_series(r, variants)):
+            x, y = r.array(f"{group}/length"), r.array(f"{group}/{metric}")
+            if x is None or y is None:
+                continue
+            all_nan &= bool(np.isnan(y).all())
+            lengths.update(x.tolist())
+            curves.setdefault(without_seed(r.label) + suffix, (x, []))[1].append(y)
         if g is not None and "train_length" in g.attrs:
             train_lengths.add(float(g.attrs["train_length"]))
+        elif r.group("eval") is not None and "train_length" in r.group("eval").attrs:
+            train_lengths.add(float(r.group("eval").attrs["train_length"]))
+    # Lengths spanning a factor of 16 or more (long-context studies) read best on log axes.
+    log_x = bool(lengths) and max(lengths) >= 16 * max(min(lengths), 1)
     cmap = plt.get_cmap("tab10")
+    styles = ["-", "--", ":", "-."]
     for i, (label, (x, ys)) in enumerate(curves.items()):
         ys = np.array([y for y in ys if len(y) == len(x)])
         mean = ys.mean(axis=0)
         seeds = f" ({len(ys)} seeds)" if len(ys) > 1 else ""
-        ax.plot(x, mean, marker="o", color=cmap(i % 10), label=label + seeds)
+        ax.plot(x, mean, marker="o", color=cmap(i % 10), ls=styles[(i // 10) % 4],
+                label=label + seeds)
         if len(ys) > 1:
             sd = ys.std(axis=0, ddof=1)
             ax.fill_between(x, mean - sd, mean + sd, color=cmap(i % 10), alpha=0.15, lw=0)
     for i, t in enumerate(sorted(train_lengths)):
         ax.axvline(t, color="k", ls="--", lw=1,
                    label="training length" if i == 0 else None)
+    if log_x:
+        ax.set_xscale("log", base=2)
     if lengths:
-        ax.set_xticks(sorted(lengths | train_lengths))
+        ticks = sorted(lengths | train_lengths)
+        ax.set_xticks(ticks, [f"{int(t):,}" for t in ticks])
         ax.margins(x=0.08)
-    ax.set_xlabel("evaluation length (task units)")
-    ax.set_ylabel(metric.replace("_", " ") + (" (nats per token)" if metric == "loss" else ""))
-    if metric != "loss":
+    ax.set_xlabel("evaluation length (task units" + (", log scale)" if log_x else ")"))
+    units = {"loss": " (nats per token)", "perplexity": " (log scale)"}
+    ax.set_ylabel(metric.replace("_", " ") + units.get(metric, ""))
+    if metric == "perplexity":
+        ax.set_yscale("log")
+    elif metric != "loss":
         ax.set_ylim(-0.02, 1.02)
     title = f"Length extrapolation: {metric.replace('_', ' ')}"
     ax.set_title(title + ("\n(not defined for this task: all NaN)" if all_nan else ""))
-    ax.legend(fontsize=9)
+    ax.legend(fontsize=8 if len(curves) > 8 else 9)
     save(fig, directory, f"extrapolation_{metric}")
 
 
@@ -568,8 +592,11 @@ def main(argv=None):
     command("probes", "bar chart of probe metrics across runs").add_argument(
         "--metric", nargs="+", default=DEFAULT_METRICS, metavar="PROBE.METRIC")
     command("hidden", "per-layer hidden-state probe curves")
-    command("extrapolation", "an evaluation metric vs evaluation length").add_argument(
-        "--metric", default="token_accuracy", choices=["token_accuracy", "exact_match", "loss"])
+    extrapolation = command("extrapolation", "an evaluation metric vs evaluation length")
+    extrapolation.add_argument("--metric", default="token_accuracy",
+                               choices=["token_accuracy", "exact_match", "loss", "perplexity"])
+    extrapolation.add_argument("--variants", action="store_true",
+                               help="also draw each /eval/variants/<name> as its own line")
     grid = command("grid", "a sweep's evaluation metric as grouped bars (run x grid setting)")
     grid.add_argument("--metric", default="token_accuracy",
                       choices=["token_accuracy", "exact_match", "loss", "perplexity"])
@@ -590,7 +617,7 @@ def main(argv=None):
     plots = {"similarity": plot_similarity, "hidden": plot_hidden, "attention": plot_attention,
              "training": plot_training, "all": plot_all,
              "probes": lambda rs, d: plot_probes(rs, d, args.metric),
-             "extrapolation": lambda rs, d: plot_extrapolation(rs, d, args.metric),
+             "extrapolation": lambda rs, d: plot_extrapolation(rs, d, args.metric, args.variants),
              "grid": lambda rs, d: plot_grid(rs, d, args.metric, args.error)}
     plots[args.command](runs, directory)
 

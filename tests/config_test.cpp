@@ -1,6 +1,7 @@
 // Tests for src/io/config: ConfigNode paths and origins, option parsing, and experiment
 // loading (includes, overrides, runs, validation messages).
 #include "io/config.h"
+#include "core/registry.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -446,6 +447,21 @@ TEST(LoadExperiment, RunErrors) {
             path + ": model.layers: expected an integer between 1 and 64, got 0 (in run 'b')");
   path = experiment_with("runs_empty.yaml", "runs: []\n");
   EXPECT_NE(load_error(path).find("runs: expected a non-empty list"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace poslab
+
+namespace poslab {
+namespace {
+
+// A plugin registered under a name that is taken stops the program at start-up, naming
+// both files, instead of silently replacing the first.
+TEST(RegistryDeathTest, DuplicateNameAbortsNamingBothFiles) {
+  using Toy = Registry<int>;
+  Toy::instance().add({"toy", "a toy", {}, nullptr, "first.cpp"});
+  EXPECT_DEATH(Toy::instance().add({"toy", "another toy", {}, nullptr, "second.cpp"}),
+               "plugin name 'toy' is registered twice: in first.cpp and in second.cpp");
 }
 
 }  // namespace

@@ -216,14 +216,10 @@ FuzzCounts fuzz(const std::string& name, const std::vector<std::string>& bases,
       fs::copy_file(path, path + ".case" + std::to_string(c), fs::copy_options::overwrite_existing);
     }
   }
-  // Under 10 s for the default number of cases, proportionally more for more (not timed
-  // under sanitizers, which slow everything several times).
+  // No wall-clock assertion (a loaded machine would make it fail at random): a hang is
+  // caught by CTest's timeout, and the time is recorded in the test's XML output.
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-#ifndef POSLAB_FUZZ_SANITIZED
-  EXPECT_LT(seconds, 10.0 * double(cases) / double(default_cases)) << name << ": too slow (a near-hang?)";
-#else
-  (void)seconds;
-#endif
+  ::testing::Test::RecordProperty(name + "_seconds", std::to_string(seconds));
   return counts;
 }
 

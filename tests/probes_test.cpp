@@ -28,7 +28,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// DESIGN.md: P(k,2i) = sin(k / n^(2i/d)), P(k,2i+1) = cos(k / n^(2i/d)), written out again.
+// docs/design.md: P(k,2i) = sin(k / n^(2i/d)), P(k,2i+1) = cos(k / n^(2i/d)), written out again.
 Eigen::MatrixXd sinusoidal_matrix(int L, int d, double n = 10000.0) {
   Eigen::MatrixXd P(L, d);
   for (int k = 0; k < L; ++k)

@@ -1,6 +1,7 @@
 // The studies under experiments/: every study and its quick profile stay valid as the code
 // changes (each expands and validates all its runs), and the smallest quick case runs end
 // to end — sweep, report, and the plotting script's grouped bars — in a few seconds.
+#include <algorithm>
 #include <filesystem>
 
 #include "cli_util.h"
@@ -32,8 +33,21 @@ TEST_P(Studies, FullAndQuickProfilesValidateEveryRun) {
 INSTANTIATE_TEST_SUITE_P(Experiments, Studies,
                          ::testing::Values(StudyCase{"position_matrices", 4}, StudyCase{"wang_chen_2020", 4},
                                            StudyCase{"cope_counting", 12}, StudyCase{"length_generalization", 63},
-                                           StudyCase{"flip_flop", 8}),
+                                           StudyCase{"flip_flop", 8},
+                                           StudyCase{"long_context", 8}),
                          [](const auto& info) { return std::string(info.param.study); });
+
+// A study folder added under experiments/ is validated only once it is in the list above.
+TEST(StudyFolders, EveryStudyFolderIsValidated) {
+  const std::vector<std::string> listed{"position_matrices", "wang_chen_2020", "cope_counting",
+                                        "length_generalization", "flip_flop", "long_context"};
+  for (const auto& entry : fs::directory_iterator(fs::path(POSLAB_SOURCE_DIR) / "experiments")) {
+    const std::string name = entry.path().filename().string();
+    if (!fs::exists(entry.path() / "quick.yaml")) continue;  // e.g. default/: not a study
+    EXPECT_NE(std::find(listed.begin(), listed.end(), name), listed.end())
+        << "experiments/" << name << " is not in tests/studies_test.cpp's list";
+  }
+}
 
 // The smallest quick case: CoPE counting with three variables, two schemes, a few steps.
 TEST(StudiesSmallestCase, CountingSweepReportsAndPlots) {

@@ -99,25 +99,43 @@ struct Case {
   bool exact_fit;  // every example fills sequence_length(L) exactly (no padding at L, L)
 };
 
+std::string with_corpus(std::string yaml) {
+  for (std::size_t at; (at = yaml.find("{corpus}")) != std::string::npos;)
+    yaml.replace(at, 8, kCorpus);
+  return yaml;
+}
+
+// Every registered task, with the settings it declares next to its registration
+// (POSLAB_TASK_TEST_SETTINGS in its file); a task without them gets an empty case, which
+// EveryTask.DeclaresTestSettings reports.
 std::vector<Case> all_cases() {
-  const std::string text = "path: '" + kCorpus + "'";
-  return {
-      {"copy", "{name: copy, length: 8, min_length: 3, vocab: 10}", true},
-      {"reverse", "{name: reverse, length: 8, min_length: 3, vocab: 10}", true},
-      {"sort", "{name: sort, length: 8, min_length: 3, vocab: 5}", true},
-      {"selective_copy", "{name: selective_copy, length: 12, min_length: 4}", false},
-      {"counting", "{name: counting, length: 10, min_length: 2, variables: 3}", false},
-      {"flip_flop", "{name: flip_flop, length: 10, min_length: 2}", true},
-      {"associative_recall", "{name: associative_recall, length: 6, min_length: 2, keys: 16}",
-       true},
-      {"text", "{name: text, length: 32, min_length: 8, " + text + "}", true},
-      {"mlm", "{name: mlm, length: 32, min_length: 8, " + text + "}", true},
-  };
+  std::vector<Case> out;
+  const auto& settings = TaskTestSettingsRegistry::instance();
+  for (const auto& name : TaskRegistry::instance().names()) {
+    const auto it = settings.find(name);
+    if (it == settings.end()) {
+      out.push_back({name, "", true});
+      continue;
+    }
+    // The task's name goes in front of its declared options.
+    YAML::Node options = YAML::Load(with_corpus(it->second.options));
+    options["name"] = name;
+    YAML::Emitter text;
+    text << YAML::Flow << options;
+    out.push_back({name, text.c_str(), it->second.exact_fit});
+  }
+  return out;
 }
 
 class EveryTask : public ::testing::TestWithParam<Case> {
  protected:
-  std::unique_ptr<Task> task = build(GetParam().name, GetParam().yaml);
+  void SetUp() override {
+    ASSERT_FALSE(GetParam().yaml.empty())
+        << "task '" << GetParam().name << "' declares no POSLAB_TASK_TEST_SETTINGS next to its "
+        << "registration (see src/tasks/task.h and docs/extending.md)";
+    task = build(GetParam().name, GetParam().yaml);
+  }
+  std::unique_ptr<Task> task;
 };
 
 // Checks that hold for any batch: shapes, id ranges, padding and the causal shift.

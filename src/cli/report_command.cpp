@@ -211,7 +211,7 @@ void print_rows(const std::vector<std::vector<std::string>>& rows, const std::st
 int report_command(const std::vector<std::string>& args) {
   po::options_description options("poslab report options");
   std::vector<std::string> inputs;
-  std::string format, metrics_text, probes_text;
+  std::string format, metrics_text, probes_text, variants_text;
   bool throughput = false;
   int decimals = 3;
   options.add_options()
@@ -221,6 +221,8 @@ int report_command(const std::vector<std::string>& args) {
        "evaluation metrics, one column per evaluation length: loss, token_accuracy, exact_match, perplexity")
       ("probes", po::value(&probes_text)->default_value(""),
        "probe metrics as probe.metric, e.g. absolute_position.mae,hidden.final_mae")
+      ("variants", po::value(&variants_text)->default_value("all"),
+       "eval.variants columns: all, none, or a list of variant names")
       ("throughput", po::bool_switch(&throughput), "add mean training tokens/s")
       ("decimals", po::value(&decimals)->default_value(3), "decimals shown");
   po::positional_options_description positional;
@@ -278,6 +280,19 @@ int report_command(const std::vector<std::string>& args) {
   };
   std::sort(columns.begin(), columns.end(), [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
   if (!throughput) columns.erase(std::remove(columns.begin(), columns.end(), "tokens/s"), columns.end());
+  // Variant columns (metric@L/<variant>) as asked: all, none, or the listed names.
+  if (variants_text != "all") {
+    const auto wanted = variants_text == "none" ? std::vector<std::string>{} : split_list(variants_text);
+    columns.erase(std::remove_if(columns.begin(), columns.end(),
+                                 [&](const std::string& c) {
+                                   const auto at = c.find('@');
+                                   const auto slash = at == std::string::npos ? at : c.find('/', at);
+                                   if (slash == std::string::npos) return false;
+                                   return std::find(wanted.begin(), wanted.end(), c.substr(slash + 1)) ==
+                                          wanted.end();
+                                 }),
+                  columns.end());
+  }
 
   // A diverged run's final numbers say nothing about its configuration: it is left out of
   // every mean of its row, `seeds` counts the runs that went in, and a `diverged` column

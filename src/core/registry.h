@@ -2,6 +2,8 @@
 // A name -> factory registry shared by encoders, tasks and probes. Plugins register
 // themselves from their own file with a static Registrar, so adding a plugin touches one
 // file. Each entry carries its option declarations for validation and `poslab list`.
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <memory>
@@ -21,6 +23,7 @@ class Registry {
     std::string summary;  // one line: what it is
     std::vector<OptionSpec> options;
     Factory make;
+    std::string source_file = "";  // where it was registered (__FILE__), for error messages
   };
 
   static Registry& instance() {
@@ -28,7 +31,16 @@ class Registry {
     return registry;
   }
 
-  void add(Entry entry) { entries_[entry.name] = std::move(entry); }
+  // A second plugin under a name already taken is a programming error that would silently
+  // replace the first: stop at start-up and name both files.
+  void add(Entry entry) {
+    if (const Entry* existing = find(entry.name)) {
+      std::fprintf(stderr, "poslab: plugin name '%s' is registered twice: in %s and in %s\n",
+                   entry.name.c_str(), existing->source_file.c_str(), entry.source_file.c_str());
+      std::abort();
+    }
+    entries_[entry.name] = std::move(entry);
+  }
   const Entry* find(const std::string& name) const {
     auto it = entries_.find(name);
     return it == entries_.end() ? nullptr : &it->second;

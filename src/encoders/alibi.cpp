@@ -6,7 +6,7 @@
 // interleaving otherwise (alibi_slopes.h). Acts in score_bias only; no parameters, no
 // options; defined for any length. Causal and bidirectional: causal models see only
 // j <= i (the rest is masked), where the bias is -m_h·(i - j) as in the paper; bidirectional
-// models get the symmetric -m_h·|i - j| (DESIGN.md), which penalises distance equally in
+// models get the symmetric -m_h·|i - j| (docs/design.md), which penalises distance equally in
 // both directions.
 //
 // The bias depends on i and j only through j - i, so it is stored per offset, [H, 2T-1]

@@ -1,6 +1,6 @@
 #pragma once
 // PositionalEncoder: the one interface through which a positional scheme touches the model.
-// There are exactly four places where position can enter (DESIGN.md, "Plugins"):
+// There are exactly four places where position can enter (docs/design.md, "Plugins and registries"):
 //   1. embed       x[b,t,:] += P[t,:]                      (sinusoidal, learned)
 //   2. rotate_qk   q, k transformed by position             (rope)
 //   3. score_bias  logits[b,h,i,j] += f(i, j, q, k)         (t5, alibi, shaw keys, cope)
@@ -151,6 +151,6 @@ using EncoderRegistry = Registry<PositionalEncoder, const ModelDims&>;
        [](const ::poslab::Options& o, const ::poslab::ModelDims& d)                      \
            -> std::unique_ptr<::poslab::PositionalEncoder> {                             \
          return std::make_unique<ClassName>(o, d);                                       \
-       }}};
+       }, __FILE__}};
 
 }  // namespace poslab

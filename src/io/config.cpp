@@ -873,9 +873,24 @@ TrainSpec parse_train(const ConfigNode& node) {
   return t;
 }
 
-// eval.variants: {name: {task option: value, ...}, ...} -> the run's task with each
-// variant's options applied (the task plugin validates them when the run is prepared).
-std::vector<EvalVariant> parse_eval_variants(const ConfigNode& variants, const PluginSpec& task) {
+// `section` with `overrides`' keys set on top (a copy); the section's own keys keep the
+// file that set them, so a relative `path` stays relative to the file it was written in.
+PluginSpec with_overrides(const PluginSpec& section, const ConfigNode& overrides,
+                          const std::vector<std::string>& keys) {
+  YAML::Node merged = YAML::Clone(section.node.yaml());
+  for (const auto& key : keys) merged[key] = YAML::Clone(overrides.child(key).yaml());
+  KeyOrigins inherited;
+  for (const auto& key : section.node.keys())
+    if (std::find(keys.begin(), keys.end(), key) == keys.end())
+      inherited[overrides.path() + "." + key] = section.node.child(key).file();
+  return PluginSpec{section.name, overrides.derived(merged, inherited)};
+}
+
+// eval.variants: {name: {task option: value, ..., encoder: {encoder option: value, ...}}}
+// -> the run's task (and encoder) with each variant's options applied (the plugins
+// validate them when the run is prepared).
+std::vector<EvalVariant> parse_eval_variants(const ConfigNode& variants, const PluginSpec& task,
+                                             const PluginSpec& encoder) {
   std::vector<EvalVariant> out;
   if (is_absent(variants.yaml())) return out;
   if (!variants.yaml().IsMap())
@@ -884,36 +899,45 @@ std::vector<EvalVariant> parse_eval_variants(const ConfigNode& variants, const P
   if (variants.yaml().size() > kMaxVariants)
     variants.fail("expected at most " + std::to_string(kMaxVariants) + " variants, got " +
                   std::to_string(variants.yaml().size()));
-  // Each variant is a copy of the task section.
-  const std::size_t task_nodes = expanded_size(task.node.yaml(), kMaxConfigNodes);
-  if (task_nodes * variants.yaml().size() > kMaxExpandedNodes)
-    variants.fail("expected variants x nodes of the task section to be at most " +
+  // Each variant is a copy of the task and encoder sections.
+  const std::size_t section_nodes = expanded_size(task.node.yaml(), kMaxConfigNodes) +
+                                    expanded_size(encoder.node.yaml(), kMaxConfigNodes);
+  if (section_nodes * variants.yaml().size() > kMaxExpandedNodes)
+    variants.fail("expected variants x nodes of the task and encoder sections to be at most " +
                   std::to_string(kMaxExpandedNodes) + ", got " +
-                  std::to_string(variants.yaml().size()) + " x " + std::to_string(task_nodes));
+                  std::to_string(variants.yaml().size()) + " x " + std::to_string(section_nodes));
   for (const auto& name : variants.keys()) {
     const ConfigNode overrides = variants.child(name);
     if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
                             std::string::npos)
       overrides.fail("expected a variant name of letters, digits, '_' and '-'");
     if (!overrides.yaml().IsMap() || overrides.yaml().size() == 0)
-      overrides.fail("expected a non-empty mapping of task options, got " + describe_got(overrides.yaml()));
+      overrides.fail("expected a non-empty mapping of task options (and/or encoder: {options}), got " +
+                     describe_got(overrides.yaml()));
     if (overrides.has("name"))
       overrides.child("name").fail("a variant keeps the run's task; expected task options only");
-    YAML::Node merged = YAML::Clone(task.node.yaml());
-    for (const auto& key : overrides.keys()) merged[key] = YAML::Clone(overrides.child(key).yaml());
-    // The task's own keys keep the file that set them: a relative `path` stays relative
-    // to the file it was written in.
-    KeyOrigins inherited;
-    for (const auto& key : task.node.keys())
-      if (!overrides.has(key)) inherited[overrides.path() + "." + key] = task.node.child(key).file();
+    std::vector<std::string> task_keys;
+    for (const auto& key : overrides.keys())
+      if (key != "encoder") task_keys.push_back(key);
+    EvalVariant v{name, "", with_overrides(task, overrides, task_keys), std::nullopt, task_keys.empty()};
+    if (overrides.has("encoder")) {
+      const ConfigNode enc = overrides.child("encoder");
+      if (!enc.yaml().IsMap() || enc.yaml().size() == 0)
+        enc.fail("expected a non-empty mapping of encoder options, e.g. {interpolation: 4}, got " +
+                 describe_got(enc.yaml()));
+      if (enc.has("name"))
+        enc.child("name").fail("a variant keeps the run's encoder; expected encoder options only");
+      v.encoder = with_overrides(encoder, enc, enc.keys());
+    }
     YAML::Emitter text;
     text << YAML::Flow << overrides.yaml();
-    out.push_back({name, text.c_str(), PluginSpec{task.name, overrides.derived(merged, inherited)}});
+    v.overrides_yaml = text.c_str();
+    out.push_back(std::move(v));
   }
   return out;
 }
 
-EvalSpec parse_eval(const ConfigNode& node, const PluginSpec& task) {
+EvalSpec parse_eval(const ConfigNode& node, const PluginSpec& task, const PluginSpec& encoder) {
   const Options o = parse_options(node, eval_options(), {"variants"});
   EvalSpec e;
   e.lengths = o.get_int_list("lengths");
@@ -926,7 +950,7 @@ EvalSpec parse_eval(const ConfigNode& node, const PluginSpec& task) {
   e.batches = o.get_int("batches");
   e.batch_size = o.get_int("batch_size");
   e.tokens = o.get_int("tokens");
-  e.variants = parse_eval_variants(node.child("variants"), task);
+  e.variants = parse_eval_variants(node.child("variants"), task, encoder);
   return e;
 }
 
@@ -1040,7 +1064,7 @@ RunSpec build_run(Tree tree, const std::string& run_name, const std::string& sou
   run.probes = parse_probes(root.child("probes"));
   run.model = parse_model(root.child("model"));
   run.train = parse_train(root.child("train"));
-  run.eval = parse_eval(root.child("eval"), run.task);
+  run.eval = parse_eval(root.child("eval"), run.task, run.encoder);
   run.output = parse_output(root.child("output"), source_file);
   const ConfigNode grid = root.child("grid");
   if (!is_absent(grid.yaml()) && !grid.yaml().IsMap())

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <stdexcept>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -93,7 +94,7 @@ struct OptionSpec {
   std::string help;
   double min = -std::numeric_limits<double>::infinity();  // inclusive, numbers and list items
   double max = std::numeric_limits<double>::infinity();
-  std::vector<std::string> choices;  // allowed values of a String option, if non-empty
+  std::vector<std::string> choices = {};  // allowed values of a String option, if non-empty
 };
 
 // Validated option values (defaults filled in).
@@ -162,13 +163,19 @@ struct TrainSpec {
   std::string on_nonfinite = "stop";  // stop | skip_step: what a NaN/inf loss or gradient does
 };
 
-// The trained model evaluated once more on a variant of its task: the run's task section
-// with some options overridden (e.g. flip_flop's eval_p_ignore: 0.98), at every evaluation
-// length. Results go to /eval/variants/<name>/.
+// The trained model evaluated once more on a variant of its task or of its encoder: the
+// run's task section with some options overridden (e.g. flip_flop's eval_p_ignore: 0.98),
+// and/or the run's encoder section with options overridden under `encoder:` (e.g. RoPE's
+// interpolation: 4 applied at evaluation only), at every evaluation length. Results go to
+// /eval/variants/<name>/.
 struct EvalVariant {
   std::string name;            // letters, digits, '_' and '-'
   std::string overrides_yaml;  // the overridden options, as written
-  PluginSpec task;             // the run's task section with the overrides applied
+  PluginSpec task;             // the run's task section with the task overrides applied
+  std::optional<PluginSpec> encoder;  // the run's encoder section with `encoder:` applied
+  // No task option overridden: the variant reads the same evaluation batches as the task
+  // as trained (same seeded stream), so differences are the encoder change alone.
+  bool same_task = false;
 };
 
 struct EvalSpec {

@@ -1,6 +1,6 @@
 #pragma once
 // One probe's group in an HDF5 file, /probes/<name>/, in the layout of the results file
-// (DESIGN.md, "Results file"): each scalar as an attribute AND as a scalar dataset, each
+// (docs/design.md, "HDF5 layouts"): each scalar as an attribute AND as a scalar dataset, each
 // array as a dataset with a "description" attribute, and a "note" attribute when the probe
 // did not run. Shared by the results file (io/results.cpp) and `poslab probe --out`.
 #include <string>

@@ -90,12 +90,14 @@ void write_results(const std::string& path, const RunRecord& r) {
 
   write_eval(w, "/eval", r.eval);
   w.attr("/eval", "has_exact_match", std::int64_t(r.has_exact_match ? 1 : 0));
+  // The longest training length in the task's unit, for marking it beside eval lengths.
+  if (r.train_length > 0) w.attr("/eval", "train_length", std::int64_t(r.train_length));
   if (!r.eval_variants.empty()) {
     w.create_group("/eval/variants");
     for (const auto& v : r.eval_variants) {
       const std::string group = "/eval/variants/" + v.variant;
       write_eval(w, group, v);
-      w.attr(group, "task_options", v.task_options);
+      w.attr(group, "task_options", v.task_options);  // the variant's overrides, as written
     }
   }
 

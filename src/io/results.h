@@ -1,5 +1,5 @@
 #pragma once
-// The results file of one run (DESIGN.md, "Results file"). Written to a temp file unique
+// The results file of one run (docs/design.md, "HDF5 layouts"). Written to a temp file unique
 // to the writer (io/temp_files.h) and renamed when complete, so a results file is either
 // whole or absent.
 #include <string>

@@ -44,6 +44,7 @@ struct RunRecord {
   EvalSeries eval;                        // /eval/
   std::vector<EvalSeries> eval_variants;  // /eval/variants/<name>/
   bool has_exact_match = true;
+  int train_length = 0;  // the task's longest training length (task units); 0 = unknown
   std::vector<NamedArray> encoder_arrays;  // /encoder/
   std::vector<ProbeRecord> probes;         // /probes/<name>/
   std::vector<NamedArray> model_params;    // /model/ when checkpointing

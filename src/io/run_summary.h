@@ -1,6 +1,6 @@
 #pragma once
 // The numbers `poslab report` shows for one results file, read with every dataset checked
-// against the schema (DESIGN.md, "Results file"): a metric with a different number of
+// against the schema (docs/design.md, "HDF5 layouts"): a metric with a different number of
 // values than /eval/length, a non-integer length, a /train series shorter or longer than
 // /train/step is an error naming the file and the dataset, never an over-read.
 #include <map>

@@ -141,7 +141,7 @@ void Transformer::check_ids(const std::int32_t* ids, int N) const {
 
 const Real* Transformer::forward(const std::int32_t* ids, int B, int T) {
   resize(B, T);
-  const int N = B * T, D = config_.d_model, F = config_.d_ff, V = config_.vocab_size;
+  const int N = B * T, D = config_.d_model, V = config_.vocab_size;
   ids_.assign(ids, ids + N);
   check_ids(ids, N);
   last_B_ = B;
@@ -235,7 +235,7 @@ void Transformer::resize_inference(int B, int T) {
 // each layer's output overwrites its input, so memory does not grow with depth.
 const Real* Transformer::forward_inference(const std::int32_t* ids, int B, int T,
                                            AttentionTiles tiles) {
-  const int N = B * T, D = config_.d_model, F = config_.d_ff, V = config_.vocab_size;
+  const int N = B * T, D = config_.d_model, V = config_.vocab_size;
   check_ids(ids, N);
   resize_inference(B, T);
   InferenceActs& a = inference_;

@@ -62,8 +62,6 @@ class Transformer {
   const Real* hidden_state(int layer) const;
   // attention probabilities of layer l, [B, H, T, T].
   const Real* attention(int layer) const;
-  int last_batch() const { return last_B_; }
-  int last_length() const { return last_T_; }
 
  private:
   struct LayerHandles {

@@ -152,6 +152,9 @@ POSLAB_REGISTER_PROBE(
         {"ridge", T::Float, "0", "ridge penalty on the centred fit (0 = minimum-norm least squares)", 0},
         {"max_positions", T::Int, "0", "probe a seeded random subset of this many positions (0 = all)", 0},
     }))
+POSLAB_PROBE_KNOWN_ANSWERS(AbsolutePositionProbe, "absolute_position",
+                           {KnownInput::SinusoidMatrix, "mae", 0.0, 0.5},
+                           {KnownInput::RandomMatrix, "mae", 10.0, 64.0})
 
 }  // namespace
 }  // namespace poslab

@@ -178,6 +178,11 @@ POSLAB_REGISTER_PROBE(
     (std::vector<OptionSpec>{
         {"max_map_length", Type::Int, "64", "store example 0's maps for at most this many positions", 1},
     }))
+POSLAB_PROBE_KNOWN_ANSWERS(AttentionProbe, "attention",
+                           {KnownInput::PositionalActivations, "overall_mean_distance", 0.96, 0.97},
+                           {KnownInput::PositionalActivations, "overall_entropy", 0.0, 1e-9},
+                           {KnownInput::PositionlessActivations, "distance_ratio", 0.999, 1.001},
+                           {KnownInput::PositionlessActivations, "entropy_ratio", 0.999, 1.001})
 
 }  // namespace
 }  // namespace poslab

@@ -87,6 +87,10 @@ class ExtrapolationProbe : public Probe {
 POSLAB_REGISTER_PROBE(ExtrapolationProbe, "extrapolation",
                       "loss and accuracies per evaluation length; accuracy kept beyond the training length",
                       (std::vector<OptionSpec>{}))
+POSLAB_PROBE_KNOWN_ANSWERS(ExtrapolationProbe, "extrapolation",
+                           {KnownInput::FlatEvaluation, "extrapolation_ratio", 0.999, 1.001},
+                           {KnownInput::CollapsingEvaluation, "extrapolation_ratio", 0.11, 0.112},
+                           {KnownInput::CollapsingEvaluation, "loss_at_longest", 3.0, 3.0})
 
 }  // namespace
 }  // namespace poslab

@@ -312,6 +312,11 @@ POSLAB_REGISTER_PROBE(
         {"l2", Type::Float, "0.001", "L2 penalty of the relative probe's logistic regression (> 0)", 0},
         {"per_example", Type::Bool, "false", "also fit on each example's own rows (folds grouped by example)"},
     }))
+POSLAB_PROBE_KNOWN_ANSWERS(HiddenProbe, "hidden",
+                           {KnownInput::PositionalActivations, "embedding_mae", 0.0, 1.0},
+                           {KnownInput::PositionalActivations, "final_relative_error_rate", 0.0, 0.05},
+                           {KnownInput::PositionlessActivations, "embedding_mae", 8.0, 32.0},
+                           {KnownInput::PositionlessActivations, "final_relative_error_rate", 0.15, 0.6})
 
 }  // namespace
 }  // namespace poslab

@@ -1,5 +1,5 @@
 #pragma once
-// Probes ask what a model's position representations learned (DESIGN.md, "Probes").
+// Probes ask what a model's position representations learned (docs/design.md, "Probes").
 // A probe is a plugin: one file, registered by name with POSLAB_REGISTER_PROBE, built from
 // its YAML node, and run on a ProbeInput. Its ProbeResult goes to /probes/<name>/ in the
 // results file: each scalar as an attribute AND as a scalar dataset, each array as a
@@ -77,7 +77,41 @@ using ProbeRegistry = Registry<Probe>;
       {Name, Summary, OptionList,                                                      \
        [](const ::poslab::Options& o) -> std::unique_ptr<::poslab::Probe> {            \
          return std::make_unique<ClassName>(o);                                        \
-       }}};
+       }, __FILE__}};
+
+// Known answers for the generic probe test (tests/probe_known_answers_test.cpp), declared
+// next to a probe's registration so that a new probe is tested without editing any list
+// (docs/extending.md). The test builds each canned input below, runs the probe with its
+// default options and checks that the scalar `metric` lies in [low, high]. Every
+// registered probe must declare at least two, on inputs whose answers differ, so that a
+// probe returning a constant fails.
+enum class KnownInput {
+  SinusoidMatrix,         // position_matrix: 64 x 32 sinusoid (n = 10000): position readable
+  RandomMatrix,           // position_matrix: 64 x 32 seeded N(0, 1): no position in it
+  PositionalActivations,  // hidden states = sinusoid(position) + noise, attention on the
+                          // previous token (distance 1), 8 examples x 32 positions, 2 layers
+  PositionlessActivations,  // hidden states = noise only, uniform causal attention
+  FlatEvaluation,         // loss and accuracy the same at 1x, 2x, 4x the training length
+  CollapsingEvaluation,   // accuracy 0.9 at the training length, 0.1 at 4x
+};
+struct ProbeKnownAnswer {
+  KnownInput input;
+  std::string metric;
+  double low, high;
+};
+class ProbeKnownAnswerRegistry {
+ public:
+  static std::map<std::string, std::vector<ProbeKnownAnswer>>& instance() {
+    static std::map<std::string, std::vector<ProbeKnownAnswer>> answers;
+    return answers;
+  }
+};
+#define POSLAB_PROBE_KNOWN_ANSWERS(ClassName, Name, ...)                                    \
+  static const bool known_answers_##ClassName = [] {                                        \
+    ::poslab::ProbeKnownAnswerRegistry::instance()[Name] =                                  \
+        std::vector<::poslab::ProbeKnownAnswer>{__VA_ARGS__};                               \
+    return true;                                                                            \
+  }();
 
 // ---- Matrix probes as plain functions ----------------------------------------------------
 

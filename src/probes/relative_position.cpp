@@ -215,6 +215,9 @@ POSLAB_REGISTER_PROBE(
         {"seed", T::Int, "0", "seed for the pairs and the folds", 0},
         {"l2", T::Float, "0.001", "L2 penalty: minimise mean log-loss + (l2/2)|w|^2 (> 0)", 0},
     }))
+POSLAB_PROBE_KNOWN_ANSWERS(RelativePositionProbe, "relative_position",
+                           {KnownInput::SinusoidMatrix, "error_rate", 0.0, 0.05},
+                           {KnownInput::RandomMatrix, "error_rate", 0.15, 0.6})
 
 }  // namespace
 }  // namespace poslab

@@ -87,6 +87,9 @@ POSLAB_REGISTER_PROBE(
     (std::vector<OptionSpec>{
         {"max_positions", T::Int, "0", "use only the first max_positions positions (0 = all)", 0},
     }))
+POSLAB_PROBE_KNOWN_ANSWERS(SimilarityProbe, "similarity",
+                           {KnownInput::SinusoidMatrix, "locality", 0.3, 1.0},
+                           {KnownInput::RandomMatrix, "locality", -0.1, 0.1})
 
 }  // namespace
 }  // namespace poslab

@@ -89,6 +89,8 @@ POSLAB_REGISTER_TASK(AssociativeRecallTask, "associative_recall",
                                             "number of distinct keys", 1, 1000},
                                            {"values", OptionSpec::Type::Int, "16",
                                             "number of distinct values", 2, 1000}})))
+POSLAB_TASK_TEST_SETTINGS(AssociativeRecallTask, "associative_recall", "{length: 6, min_length: 2, keys: 16}", true,
+                          "{keys: 4, values: 4, min_length: 2, length: 3}")
 
 }  // namespace
 }  // namespace poslab

@@ -28,6 +28,7 @@ class CopyTask : public SymbolTransductionTask {
 };
 
 POSLAB_REGISTER_TASK(CopyTask, "copy", "repeat n random symbols after a separator (answer-only loss)", transduction_options("symbols to copy"))
+POSLAB_TASK_TEST_SETTINGS(CopyTask, "copy", "{length: 8, min_length: 3, vocab: 10}", true, "{vocab: 4, min_length: 2, length: 4}")
 
 }  // namespace
 }  // namespace poslab

@@ -103,6 +103,8 @@ POSLAB_REGISTER_TASK(
     (with_length_options(32, 1, "statements after the initialisation",
                          {{"variables", OptionSpec::Type::Int, "1",
                            "number of variables (a, b, ...)", 1, 26}})))
+POSLAB_TASK_TEST_SETTINGS(CountingTask, "counting", "{length: 10, min_length: 2, variables: 3}", false,
+                          "{variables: 1, min_length: 2, length: 6}")
 
 }  // namespace
 }  // namespace poslab

@@ -97,6 +97,7 @@ POSLAB_REGISTER_TASK(
          {"eval_p_ignore", OptionSpec::Type::Float, "-1",
           "p_ignore for the evaluation split (e.g. 0.98 sparse, 0.1 dense); -1 = p_ignore", -1.0,
           1.0}})))
+POSLAB_TASK_TEST_SETTINGS(FlipFlopTask, "flip_flop", "{length: 10, min_length: 2}", true, "{p_ignore: 0.5, min_length: 4, length: 8}")
 
 }  // namespace
 }  // namespace poslab

@@ -92,6 +92,8 @@ std::vector<OptionSpec> mlm_options() {
 
 POSLAB_REGISTER_TASK(MlmTask, "mlm", "BERT-style masked character prediction on a UTF-8 text file",
                      (with_length_options(128, 1, "characters per window", mlm_options())))
+POSLAB_TASK_TEST_SETTINGS(MlmTask, "mlm", "{length: 32, min_length: 8, path: '{corpus}'}", true,
+                          "{path: '{corpus}', length: 16, mask_rate: 0.3}", "{steps: 1000, lr: 0.01}")
 
 }  // namespace
 }  // namespace poslab

@@ -30,6 +30,7 @@ class ReverseTask : public SymbolTransductionTask {
 };
 
 POSLAB_REGISTER_TASK(ReverseTask, "reverse", "write n random symbols in reverse after a separator", transduction_options("symbols to reverse"))
+POSLAB_TASK_TEST_SETTINGS(ReverseTask, "reverse", "{length: 8, min_length: 3, vocab: 10}", true, "{vocab: 4, min_length: 2, length: 4}")
 
 }  // namespace
 }  // namespace poslab

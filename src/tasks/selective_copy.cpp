@@ -77,6 +77,8 @@ POSLAB_REGISTER_TASK(SelectiveCopyTask, "selective_copy",
                                             "number of distinct content symbols", 2, 1000},
                                            {"noise_rate", OptionSpec::Type::Float, "0.5",
                                             "probability that a position is a blank", 0.0, 0.99}})))
+POSLAB_TASK_TEST_SETTINGS(SelectiveCopyTask, "selective_copy", "{length: 12, min_length: 4}", false,
+                          "{vocab: 4, noise_rate: 0.5, min_length: 4, length: 6}")
 
 }  // namespace
 }  // namespace poslab

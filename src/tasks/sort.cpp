@@ -33,6 +33,7 @@ class SortTask : public SymbolTransductionTask {
 };
 
 POSLAB_REGISTER_TASK(SortTask, "sort", "write n random symbols in ascending order after a separator", transduction_options("symbols to sort"))
+POSLAB_TASK_TEST_SETTINGS(SortTask, "sort", "{length: 8, min_length: 3, vocab: 5}", true, "{vocab: 4, min_length: 2, length: 4}")
 
 }  // namespace
 }  // namespace poslab

@@ -5,6 +5,7 @@
 // masked token of an example right), perplexity.
 #include <cstdint>
 #include <memory>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,35 @@ using TaskRegistry = Registry<Task>;
       {Name, Summary, OptionList,                                                     \
        [](const ::poslab::Options& o) -> std::unique_ptr<::poslab::Task> {            \
          return std::make_unique<ClassName>(o);                                       \
-       }}};
+       }, __FILE__}};
+
+// How the generic task tests exercise a task, declared next to its registration so that a
+// new task is tested without editing any list (docs/extending.md):
+//   tests/tasks_test.cpp     EveryTask.*: shapes, id ranges, padding, the causal shift,
+//                            seeding and option errors, on `options`
+//   tests/training_test.cpp  TaskLearning: a tiny model trained on `learning_options`
+//                            (with `learning_train` overrides) must bring the held-out
+//                            loss clearly below the untrained model's
+// Options are YAML flow maps without `name`; "{corpus}" stands for a small test text file.
+struct TaskTestSettings {
+  std::string options;           // a small instance for the generator checks
+  bool exact_fit = true;         // examples of length (L, L) fill sequence_length(L) exactly
+  std::string learning_options;  // a tiny instance a 2-layer model learns in 200 steps
+  std::string learning_train = "{}";  // train overrides for the learning run, e.g. {steps: 1000}
+};
+
+class TaskTestSettingsRegistry {
+ public:
+  static std::map<std::string, TaskTestSettings>& instance() {
+    static std::map<std::string, TaskTestSettings> settings;
+    return settings;
+  }
+};
+
+#define POSLAB_TASK_TEST_SETTINGS(ClassName, Name, ...)                               \
+  static const bool test_settings_##ClassName = [] {                                  \
+    ::poslab::TaskTestSettingsRegistry::instance()[Name] = ::poslab::TaskTestSettings{__VA_ARGS__}; \
+    return true;                                                                      \
+  }();
 
 }  // namespace poslab

@@ -60,6 +60,8 @@ POSLAB_REGISTER_TASK(TextTask, "text",
                      "character-level next-character prediction on a UTF-8 text file",
                      (with_length_options(128, 1, "characters of context",
                                           CharCorpus::option_specs())))
+POSLAB_TASK_TEST_SETTINGS(TextTask, "text", "{length: 32, min_length: 8, path: '{corpus}'}", true,
+                          "{path: '{corpus}', length: 16}")
 
 }  // namespace
 }  // namespace poslab

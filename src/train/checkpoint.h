@@ -3,7 +3,7 @@
 // atomically to <dir>/<run>.ckpt.h5 (file_kind "checkpoint"), so that a resumed run
 // continues bit for bit as if it had never stopped (same binary, same thread count).
 //
-// Layout (docs: DESIGN.md "Checkpoints"):
+// Layout (docs/design.md, "HDF5 layouts"):
 //   attrs  file_kind, poslab_version, git_commit, run_name, next_step, adam_steps,
 //          threads, rng_state (hex), window_loss, window_tokens, window_steps,
 //          elapsed_seconds, last_finite_loss, skipped_steps, consecutive_skips

@@ -40,6 +40,15 @@ std::vector<NamedArray> parameters_as_arrays(const ParameterSet& params) {
   return out;
 }
 
+// Same names, shapes and order: the trained values can be copied across as one buffer.
+bool same_parameters(const ParameterSet& a, const ParameterSet& b) {
+  if (a.infos().size() != b.infos().size()) return false;
+  for (std::size_t i = 0; i < a.infos().size(); ++i)
+    if (a.infos()[i].name != b.infos()[i].name || a.infos()[i].shape != b.infos()[i].shape)
+      return false;
+  return true;
+}
+
 }  // namespace
 
 PreparedRun prepare_run(const RunSpec& spec) {
@@ -72,24 +81,53 @@ PreparedRun prepare_run(const RunSpec& spec) {
     if (task->vocab_size() != run.task->vocab_size() || task->kind() != run.task->kind())
       v.task.node.fail("this variant changes the task's vocabulary or model kind; expected options "
                        "that change only the data, e.g. eval_p_ignore");
+    // An encoder variant is a second model of the same shape that receives the trained
+    // parameters after training; only how positions are computed may change.
+    std::unique_ptr<Transformer> variant_model;
+    if (v.encoder) {
+      auto variant_encoder = EncoderRegistry::instance().build(*v.encoder, Transformer::model_dims(mc));
+      for (int L : run.eval_lengths) variant_encoder->check_length(task->sequence_length(L));
+      variant_model = std::make_unique<Transformer>(mc, std::move(variant_encoder));
+    }
+    const PositionalEncoder& reader = variant_model ? variant_model->encoder() : *encoder;
     for (int L : run.eval_lengths) {
       task->check_length(L);
-      encoder->check_length(task->sequence_length(L));
+      reader.check_length(task->sequence_length(L));
     }
     run.eval_variants.push_back(std::move(task));
+    run.eval_variant_models.push_back(std::move(variant_model));
   }
 
   run.probes = build_probes(spec.probes);
   run.model = std::make_unique<Transformer>(mc, std::move(encoder));
   Rng init_rng = Rng::derive(spec.seed, "init");
   run.model->params().initialize(init_rng);
+  for (std::size_t i = 0; i < run.eval_variant_models.size(); ++i)
+    if (run.eval_variant_models[i] &&
+        !same_parameters(run.model->params(), run.eval_variant_models[i]->params()))
+      spec.eval.variants[i].encoder->node.fail(
+          "these encoder options change the model's parameters; expected options that change only "
+          "how positions are computed at evaluation, e.g. interpolation or ntk_factor");
   return run;
 }
 
+void load_trained_parameters(const PreparedRun& run, Transformer& variant_model) {
+  variant_model.params().values() = run.model->params().values();
+}
+
 void evaluate_length(PreparedRun& run, const Task& task, int length, EvalSeries& out) {
+  evaluate_length(run, *run.model, task, length, out);
+}
+
+void evaluate_length(PreparedRun& run, Transformer& model, const Task& task, int length,
+                     EvalSeries& out) {
   const RunSpec& spec = run.spec;
-  // The task as trained keeps its historical stream name; each variant has its own.
-  const std::string stream = out.variant.empty() ? "eval/" : "eval/" + out.variant + "/";
+  // The task as trained keeps its historical stream name; each variant that changes the
+  // task has its own, and an encoder-only variant reads the as-trained batches (paired).
+  bool same_task = out.variant.empty();
+  for (const EvalVariant& v : spec.eval.variants)
+    if (v.name == out.variant) same_task = v.same_task;
+  const std::string stream = same_task ? "eval/" : "eval/" + out.variant + "/";
   Rng rng = Rng::derive(spec.seed, stream + std::to_string(length));
   MetricSums sums;
   int T = 0;
@@ -103,8 +141,8 @@ void evaluate_length(PreparedRun& run, const Task& task, int length, EvalSeries&
                                   length, length);
     T = batch.seq_len;
     // Streaming attention: memory linear in the length, so long lengths can be evaluated.
-    run.model->forward_inference(batch.inputs.data(), batch.batch_size, batch.seq_len);
-    const double loss = run.model->loss(batch.targets.data(), batch.loss_mask.data(), &correct,
+    model.forward_inference(batch.inputs.data(), batch.batch_size, batch.seq_len);
+    const double loss = model.loss(batch.targets.data(), batch.loss_mask.data(), &correct,
                                         &position_loss);
     sums.add(loss, correct, batch.loss_mask, batch.batch_size, batch.seq_len);
     profile.add(position_loss.data(), batch.loss_mask.data(), batch.batch_size, batch.seq_len);
@@ -160,6 +198,7 @@ RunRecord train_and_evaluate(PreparedRun& run, const TrainOptions& options) {
   record.parameter_count = static_cast<long>(run.model->params().count());
   record.threads = omp_get_max_threads();
   record.has_exact_match = run.task->has_exact_match();
+  record.train_length = run.task->max_train_length();
 
   Transformer& model = *run.model;
   ParameterSet& params = model.params();
@@ -274,7 +313,10 @@ RunRecord train_and_evaluate(PreparedRun& run, const TrainOptions& options) {
     EvalSeries series;
     series.variant = spec.eval.variants[i].name;
     series.task_options = spec.eval.variants[i].overrides_yaml;
-    for (int L : run.eval_lengths) evaluate_length(run, *run.eval_variants[i], L, series);
+    Transformer* variant_model = run.eval_variant_models[i].get();
+    if (variant_model) load_trained_parameters(run, *variant_model);
+    Transformer& reader = variant_model ? *variant_model : model;
+    for (int L : run.eval_lengths) evaluate_length(run, reader, *run.eval_variants[i], L, series);
     record.eval_variants.push_back(std::move(series));
   }
   for (std::size_t i = 0; i < record.eval.loss.size(); ++i)

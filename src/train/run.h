@@ -24,6 +24,9 @@ struct PreparedRun {
   std::vector<int> eval_lengths;  // spec.eval.lengths, or the task's training length
   // One task per spec.eval.variants entry (same order): evaluation only
   std::vector<std::unique_ptr<Task>> eval_variants;
+  // Per variant: a model with the variant's encoder options (null = the trained model's own
+  // encoder); it receives the trained parameters before the variant is evaluated.
+  std::vector<std::unique_ptr<Transformer>> eval_variant_models;
   std::vector<ConfiguredProbe> probes;
 };
 
@@ -70,5 +73,10 @@ inline RunRecord train_and_evaluate(PreparedRun& run, const ProgressFn& progress
 // Evaluates the model on `task` (the run's task or one of its eval variants) at one task
 // length; appends one entry to each metric of `out`.
 void evaluate_length(PreparedRun& run, const Task& task, int length, EvalSeries& out);
+// The same with another model of the same shape (an encoder variant).
+void evaluate_length(PreparedRun& run, Transformer& model, const Task& task, int length,
+                     EvalSeries& out);
+// Copies the trained model's parameters into an encoder variant's model.
+void load_trained_parameters(const PreparedRun& run, Transformer& variant_model);
 
 }  // namespace poslab

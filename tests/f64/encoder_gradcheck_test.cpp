@@ -93,6 +93,26 @@ TEST_P(EncoderHookGradcheck, RotateQK) {
   expect_gradient("rotate: encoder params", param_values(), params_.count(), f, param_grads());
 }
 
+// The model calls hooks 3 and 4 only when has_score_bias() / has_value_bias() say so: a
+// scheme that implements a hook but leaves its flag false would train as a silent no-op.
+TEST_P(EncoderHookGradcheck, HookFlagsMatchTheHooks) {
+  auto q = random_vector(ad_.qk_size(), 3), k = random_vector(ad_.qk_size(), 4);
+  if (!encoder_->has_score_bias()) {
+    const auto before = random_vector(ad_.score_size(), 5);
+    auto logits = before;
+    encoder_->score_bias_forward(1, q.data(), k.data(), logits.data(), ad_);
+    EXPECT_EQ(logits, before) << GetParam().encoder
+                              << " changes the logits but has_score_bias() is false";
+  }
+  if (!encoder_->has_value_bias()) {
+    auto probs = random_vector(ad_.score_size(), 6);
+    std::vector<double> out(ad_.qk_size(), 0.0);
+    encoder_->value_bias_forward(1, probs.data(), out.data(), ad_);
+    EXPECT_EQ(out, std::vector<double>(ad_.qk_size(), 0.0))
+        << GetParam().encoder << " adds a value bias but has_value_bias() is false";
+  }
+}
+
 TEST_P(EncoderHookGradcheck, ScoreBias) {
   if (!encoder_->has_score_bias()) GTEST_SKIP() << "no score bias";
   const int T = ad_.T, dh = ad_.dh, BH = ad_.B * ad_.H;

@@ -76,7 +76,9 @@ TEST(KernelGradcheck, SoftmaxCausalAndBidirectional) {
     std::vector<double> ds(T * T);
     softmax_rows_backward(ds.data(), p.data(), R.data(), T, causal);
     expect_gradient(causal ? "causal ds" : "bidirectional ds", s.data(), s.size(), f, ds.data());
-    if (causal) EXPECT_EQ(p[0 * T + 1], 0.0);  // query 0 cannot see key 1
+    if (causal) {
+      EXPECT_EQ(p[0 * T + 1], 0.0);  // query 0 cannot see key 1
+    }
   }
 }
 

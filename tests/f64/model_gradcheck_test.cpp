@@ -1,5 +1,6 @@
 // Finite-difference check of the whole model's loss with respect to every parameter
 // tensor, for every registered encoder and both model kinds (double precision).
+#include <cmath>
 #include <ostream>
 #include "f64/encoder_fixture.h"
 #include "f64/gradcheck.h"
@@ -53,6 +54,14 @@ TEST_P(ModelGradcheck, LossWithRespectToEveryParameter) {
   model.params().zero_grads();
   model.backward(targets.data(), mask.data());
   const auto analytic = model.params().grads();
+  // Every tensor must be reached: a scheme whose hook never runs (e.g. a flag such as
+  // has_score_bias() left false) has zero analytic AND zero numerical gradient, which the
+  // finite-difference comparison alone would accept.
+  for (const auto& info : model.params().infos()) {
+    double magnitude = 0;
+    for (std::size_t i = 0; i < info.size; ++i) magnitude += std::abs(analytic[info.offset + i]);
+    EXPECT_GT(magnitude, 0.0) << info.name << " receives no gradient";
+  }
   for (const auto& info : model.params().infos())
     expect_gradient(info.name, model.params().values().data() + info.offset, info.size, f,
                     analytic.data() + info.offset, 1e-5, 1e-8);

@@ -1,5 +1,5 @@
 // Property tests of the relative schemes (shaw, t5, alibi) against their formulas written
-// out again (DESIGN.md, "Math conventions"): ALiBi slopes and bias matrices, T5 buckets
+// out again (docs/design.md, "Math conventions"): ALiBi slopes and bias matrices, T5 buckets
 // worked out by hand, T5's table shared across layers, and Shaw's clipping. Gradients are
 // checked elsewhere (encoder_gradcheck_test, model_gradcheck_test, parity_test).
 #include <gtest/gtest.h>
@@ -232,9 +232,9 @@ TEST(RelativeT5, LayersAccumulateIntoTheSharedGradient) {
 
 TEST(RelativeT5, RejectsBucketsThatCannotBeSplit) {
   // Bidirectional with 2 buckets leaves 1 per direction and none of them exact.
-  EXPECT_EQ(testing::try_build_encoder("t5", ModelDims{8, 2, 4, 2, false}, "num_buckets: 2"), nullptr);
+  EXPECT_THROW(testing::try_build_encoder("t5", ModelDims{8, 2, 4, 2, false}, "num_buckets: 2"), ConfigError);
   // max_distance must lie beyond the exact buckets (16 when causal with 32 buckets).
-  EXPECT_EQ(testing::try_build_encoder("t5", ModelDims{8, 2, 4, 2, true}, "max_distance: 16"), nullptr);
+  EXPECT_THROW(testing::try_build_encoder("t5", ModelDims{8, 2, 4, 2, true}, "max_distance: 16"), ConfigError);
   EXPECT_NE(testing::try_build_encoder("t5", ModelDims{8, 2, 4, 2, true}, "max_distance: 17"), nullptr);
 }
 

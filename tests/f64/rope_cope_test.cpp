@@ -1,4 +1,4 @@
-// Property tests of rope and cope, written against the formulas of DESIGN.md ("Math
+// Property tests of rope and cope, written against the formulas of docs/design.md ("Math
 // conventions") again rather than against the plugins' code. The generic suites already
 // check their gradients and PyTorch parity; these check the properties the schemes are
 // used for: RoPE logits depend only on i - j, CoPE positions count gated tokens.
