@@ -45,7 +45,8 @@ h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { margin-top: 2em; border-bott
 table { border-collapse: collapse; margin: 0.6em 0 1.2em; font-variant-numeric: tabular-nums; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
 th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
-.scroll { overflow-x: auto; } code, td { overflow-wrap: anywhere; }
+.scroll { overflow-x: auto; } code { overflow-wrap: anywhere; }
+
 figure { display: inline-block; margin: 0.5em; vertical-align: top; max-width: 100%; width: 34em; }
 figure img { max-width: 100%; border: 1px solid #eee; } figcaption { font-size: 0.85em; color: #555; }
 pre { background: #f7f7f7; padding: 0.6em; overflow-x: auto; font-size: 0.85em; }
@@ -134,8 +135,8 @@ def images(image_dirs, inputs):
 
 
 def matrix_table(paths):
-    """HTML table of the scalar metrics of `poslab probe --out` files: a row per file, a
-    column per probe.metric."""
+    """HTML table of the scalar metrics of `poslab probe --out` files: a row per
+    probe.metric, a column per probed matrix (few matrices, many metrics)."""
     if not paths:
         return ""
     try:
@@ -145,13 +146,19 @@ def matrix_table(paths):
     probes = probes[(probes["kind"] == "probe") & probes["metric"].notna()]
     if probes.empty:
         fail(f"{', '.join(map(str, paths))}: no `poslab probe --out` files with metrics: expected them for --matrices")
-    probes = probes.assign(column=probes["probe"] + "." + probes["metric"])
-    wide = probes.pivot_table(index="source", columns="column", values="value", aggfunc="first")
-    head = "<tr><th>matrix</th>" + "".join(f"<th>{html.escape(c)}</th>" for c in wide.columns) + "</tr>"
+    probes = probes.assign(row=probes["probe"] + "." + probes["metric"])
+    wide = probes.pivot_table(index="row", columns="source", values="value", aggfunc="first")
+
+    def label(source):  # ".../encoded/learned.h5:/position_matrix" -> "learned.h5:/position_matrix"
+        file, colon, rest = str(source).partition(":")
+        return Path(file).name + colon + rest
+
+    head = "<tr><th>probe.metric</th>" + "".join(
+        f"<th title=\"{html.escape(str(c))}\">{html.escape(label(c))}</th>" for c in wide.columns) + "</tr>"
     body = []
-    for source, row in wide.iterrows():
-        cells = "".join(f"<td>{'' if v != v else f'{v:.4g}'}</td>" for v in row)
-        body.append(f"<tr><td>{html.escape(str(source))}</td>{cells}</tr>")
+    for row, values in wide.iterrows():
+        cells = "".join(f"<td>{'' if v != v else f'{v:.4g}'}</td>" for v in values)
+        body.append(f"<tr><td>{html.escape(str(row))}</td>{cells}</tr>")
     return ("<h3>Probes of position matrices (<code>poslab probe</code>)</h3>\n"
             "<div class=\"scroll\"><table class=\"matrices\">\n" + head + "\n" + "\n".join(body) +
             "\n</table></div>")
