@@ -1,13 +1,14 @@
 #!/usr/bin/python3
 """Plots of poslab results files (HDF5, schema_version 1) and `poslab encode` output.
 
-    scripts/plot.py matrix FILE.h5[:/dataset] [--out DIR]
+    scripts/plot.py matrix FILE.h5[:/dataset] | MODEL.safetensors:TENSOR [--out DIR]
     scripts/plot.py {similarity,probes,hidden,extrapolation,grid,attention,training,all} RESULTS...
 
 RESULTS are results files or folders (searched for *.h5). PNGs go to --out DIR, by default
 plots/ next to the first input. See docs/plots.md.
 """
 import argparse
+import json
 import re
 import sys
 import textwrap
@@ -146,11 +147,18 @@ def collect_runs(inputs):
     return runs
 
 
+def spec_file(spec):
+    """The file of FILE.h5:/dataset or MODEL.safetensors:TENSOR (or of a plain path)."""
+    if ".safetensors:" in spec:
+        return spec[:spec.index(".safetensors:") + len(".safetensors")]
+    return spec.split(":/")[0]
+
+
 def out_dir(args):
     if args.out:
         d = Path(args.out)
     else:
-        first = Path(args.inputs[0].split(":/")[0])
+        first = Path(spec_file(args.inputs[0]))
         d = (first if first.is_dir() else first.parent) / "plots"
     d.mkdir(parents=True, exist_ok=True)
     return d
@@ -202,7 +210,64 @@ def not_applicable(ax, title, reason):
 MATRIX_DEFAULTS = ["position_matrix", "encoder/position_matrix", "bias", "encoder/bias"]
 
 
+# safetensors dtypes that are drawn, as NumPy dtypes (BF16 is widened by hand)
+SAFETENSORS_FLOATS = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "BF16": "<u2"}
+
+
+def read_safetensors(path, name):
+    """One floating-point tensor of a safetensors file, as float64 (only its bytes are
+    read). What reading needs is checked here; `poslab probe` validates the whole header."""
+    path = Path(path)
+    if not path.is_file():
+        fail(f"{path}: no such file")
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        prefix = f.read(8)
+        length = int.from_bytes(prefix, "little") if len(prefix) == 8 else None
+        if length is None or length > min(size - 8, 100_000_000):
+            fail(f"{path}: not a safetensors file (8-byte header length, JSON header, data)")
+        try:
+            header = json.loads(f.read(length))
+        except (ValueError, UnicodeDecodeError) as e:
+            fail(f"{path}: header is not valid JSON ({e})")
+        entry = header.get(name) if isinstance(header, dict) and name != "__metadata__" else None
+        if not isinstance(entry, dict):
+            names = sorted((k for k in (header if isinstance(header, dict) else {}) if k != "__metadata__"),
+                           key=lambda k: name not in k)  # the names containing `name` first
+            more = f", ... ({len(names)} tensors)" if len(names) > 12 else ""
+            fail(f"{path}: no tensor {name!r}: expected one of {', '.join(names[:12]) or '(none)'}{more}")
+        dtype, shape = entry.get("dtype"), entry.get("shape")
+        offsets = entry.get("data_offsets")
+        if dtype not in SAFETENSORS_FLOATS:
+            fail(f"{path}: tensor {name!r} has dtype {dtype}: expected F32, F16, BF16 or F64")
+        if (not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape)
+                or not isinstance(offsets, list) or len(offsets) != 2
+                or not all(isinstance(o, int) for o in offsets)
+                or not 0 <= offsets[0] <= offsets[1] <= size - 8 - length
+                or int(np.prod(shape, dtype=object)) * np.dtype(SAFETENSORS_FLOATS[dtype]).itemsize
+                != offsets[1] - offsets[0]):
+            fail(f"{path}: tensor {name!r}: shape {shape} and data_offsets {offsets} do not fit "
+                 f"the file: expected shape x dtype size = end - begin, inside the file")
+        f.seek(8 + length + offsets[0])
+        raw = np.frombuffer(f.read(offsets[1] - offsets[0]), SAFETENSORS_FLOATS[dtype])
+    if dtype == "BF16":  # bfloat16 is the top half of a float32
+        raw = (raw.astype(np.uint32) << 16).view(np.float32)
+    return raw.astype(float).reshape(shape)
+
+
+def plot_safetensors_matrix(spec, directory, vlim=None):
+    file = spec_file(spec)
+    tensor = spec[len(file) + 1:]  # none given: the error lists the names
+    data = read_safetensors(file, tensor)
+    if data.ndim < 1:
+        fail(f"{file}: tensor {tensor!r} is a scalar: expected a matrix")
+    return draw_matrix(data, f"{Path(file).name}: {tensor} {list(data.shape)}", "", tensor,
+                       Path(file).stem, directory, vlim)
+
+
 def plot_matrix(spec, directory, vlim=None):
+    if ".safetensors:" in spec or spec.endswith(".safetensors"):
+        return plot_safetensors_matrix(spec, directory, vlim)
     file, _, dataset = spec.partition(":/")
     f = open_h5(file)
     names = [dataset] if dataset else [n for n in MATRIX_DEFAULTS if n in f]
@@ -219,13 +284,18 @@ def plot_matrix(spec, directory, vlim=None):
     title = f"{encoder}: /{name} {list(data.shape)}"
     if "length" in f.attrs and "dim" in f.attrs:
         title += f"  (L={int(f.attrs['length'])}, d={int(f.attrs['dim'])})"
+    return draw_matrix(data, title, description, name, Path(file).stem, directory, vlim)
+
+
+def draw_matrix(data, title, description, name, stem, directory, vlim=None):
+    """A 1-D curve, a 2-D heatmap, or one heatmap panel per leading index."""
     if data.ndim == 1:
         fig, ax = plt.subplots(figsize=(7, 3.5))
         ax.plot(data, marker=".")
         ax.set_xlabel("index")
         ax.set_ylabel(name.split("/")[-1])
         ax.set_title(title + ("\n" + description if description else ""), fontsize=10)
-        return save(fig, directory, f"{Path(file).stem}_{name}")
+        return save(fig, directory, f"{stem}_{name}")
     finite = data[np.isfinite(data)]
     lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
     if lo == hi:  # e.g. an untrained T5 bias (all zeros): say so, keep a usable scale
@@ -243,7 +313,7 @@ def plot_matrix(spec, directory, vlim=None):
         ax.set_ylabel("position" if "position" in name else "row")
         fig.colorbar(im, ax=ax, label="value")
         ax.set_title(title + ("\n" + description if description else ""), fontsize=10)
-        return save(fig, directory, f"{Path(file).stem}_{name}")
+        return save(fig, directory, f"{stem}_{name}")
     panels = data.reshape(-1, *data.shape[-2:])
     lead = np.ndindex(*data.shape[:-2])
     kinds = ["head"] if data.ndim == 3 else ["layer", "head"] + ["index"] * (data.ndim - 4)
@@ -256,7 +326,7 @@ def plot_matrix(spec, directory, vlim=None):
         integer_ticks(ax)
     fig.colorbar(im, ax=list(axes), label="value", shrink=0.8)
     fig.suptitle(title + ("\n" + description if description else ""), fontsize=10)
-    return save(fig, directory, f"{Path(file).stem}_{name}")
+    return save(fig, directory, f"{stem}_{name}")
 
 
 def plot_similarity(runs, directory):
@@ -607,7 +677,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     if args.command == "matrix":
-        file = args.inputs[0].split(":/")[0]
+        file = spec_file(args.inputs[0])
         if not Path(file).is_file():
             fail(f"{file}: no such file")
         plot_matrix(args.inputs[0], out_dir(args), args.vlim)

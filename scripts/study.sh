@@ -43,3 +43,17 @@ plot_py() {
 study_plots() {
   plot_py all "$RESULTS" "$@"
 }
+
+# The study's page: RESULTS/report.html (scripts/report_html.py), one self-contained file
+# with the tables (mean ± sd over seeds), every plot under RESULTS/plots, each run's
+# configuration and the provenance. Arguments go to report_html.py: --images DIR and
+# --matrices PATH add plots and `poslab probe` outputs; options after -- go to
+# `poslab report` (pass the study's own --metrics / --probes).
+study_html() {
+  local images=() title
+  title="$(basename "$STUDY")"
+  if [[ "$PROFILE" == "quick.yaml" ]]; then title+=" (quick profile)"; fi
+  if [[ -d "$RESULTS/plots" ]]; then images=(--images "$RESULTS/plots"); fi
+  /usr/bin/python3 "$ROOT/scripts/report_html.py" "$RESULTS" --out "$RESULTS/report.html" \
+    --title "$title" --poslab "$POSLAB" "${images[@]}" "$@"
+}

@@ -38,6 +38,7 @@
 #include "io/npy.h"
 #include "io/results.h"
 #include "io/run_summary.h"
+#include "io/safetensors.h"
 #include "synthetic_results.h"
 
 namespace poslab {
@@ -320,6 +321,48 @@ TEST(FuzzReaders, Hdf5MatrixReaderFailsCleanlyOnMutatedFiles) {
                             });
   EXPECT_GT(n.accepted, 20);
   EXPECT_GT(n.rejected, 100);
+}
+
+// ---- safetensors (poslab probe model.safetensors:tensor) ----------------------------------
+
+TEST(FuzzReaders, SafetensorsReaderFailsCleanlyOnMutatedFiles) {
+  const MutantDir dir("fuzz_safetensors");
+  // Four tensors of different dtypes back to back, and metadata.
+  const std::string header =
+      "{\"__metadata__\": {\"format\": \"pt\"}, "
+      "\"wpe\": {\"dtype\": \"F32\", \"shape\": [4, 3], \"data_offsets\": [0, 48]}, "
+      "\"h.0\": {\"dtype\": \"F16\", \"shape\": [2, 2], \"data_offsets\": [48, 56]}, "
+      "\"b\": {\"dtype\": \"BF16\", \"shape\": [3, 1], \"data_offsets\": [56, 62]}, "
+      "\"ids\": {\"dtype\": \"I64\", \"shape\": [2], \"data_offsets\": [62, 78]}}";
+  std::string data(78, '\0');
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = char(0x3C + (i % 7));
+  auto with_length = [](const std::string& text) {
+    std::string out(8, '\0');
+    for (int i = 0; i < 8; ++i) out[i] = char((text.size() >> (8 * i)) & 0xFF);
+    return out + text;
+  };
+  const std::string base = with_length(header) + data;
+  // Half the cases edit the JSON text and fix the length prefix (so that they reach the
+  // header's validation); the others mutate the raw bytes, length prefix included.
+  const FuzzCounts n = fuzz(
+      "safetensors", {base}, (dir / "mutant.safetensors").string(), 0, 10000,
+      [&](Mutator& m, const std::string& whole) {
+        if (m.below(2)) return m.mutate(whole);
+        return with_length(m.mutate(header)) + data;
+      },
+      [](const std::string& p) {
+        const SafetensorsHeader h = read_safetensors_header(p);
+        for (const SafetensorsEntry& t : h.tensors) {
+          if (h.data_start + t.end > fs::file_size(p)) throw std::logic_error("offsets beyond the file were accepted");
+          if (t.shape.size() != 2 || (t.dtype != "F32" && t.dtype != "F16" && t.dtype != "BF16")) continue;
+          const Eigen::MatrixXd M = load_matrix(p + ":" + t.name);
+          if (std::uintmax_t(M.size()) * 2 > fs::file_size(p))
+            throw std::logic_error("more values than the file has bytes");
+        }
+      });
+  // The format is strict (a changed digit in an offset breaks the tiling), so few survive.
+  EXPECT_GT(n.accepted, 50) << "mutations should leave some files readable";
+  EXPECT_GT(n.rejected, 5000);
 }
 
 // ---- Results files (poslab report) -------------------------------------------------------

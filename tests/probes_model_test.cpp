@@ -281,7 +281,7 @@ TEST(ProbeCli, Gpt2SliceWritesProbeGroups) {
   EXPECT_EQ(f.attr_double("/", "schema_version"), 1);
   EXPECT_TRUE(f.has_attr("/", "poslab_version"));
   EXPECT_NE(f.attr_string("/", "matrix_source").find("gpt2_wpe_first64.npy"), std::string::npos);
-  EXPECT_EQ(f.members("/probes"), (std::vector<std::string>{"absolute_position", "relative_position", "similarity"}))
+  EXPECT_EQ(f.members("/probes"), (std::vector<std::string>{"absolute_position", "properties", "relative_position", "similarity"}))
       << "by default, every probe that applies to a bare matrix";
   const double mae = f.attr_double("/probes/absolute_position", "mae");
   EXPECT_LT(mae, 1.0);

@@ -11,3 +11,4 @@ plot_py grid "$RESULTS" --metric exact_match --error \
 plot_py training "$RESULTS" --out "$RESULTS/plots"
 echo "== baseline: always answering the most frequent value (simulated programs)"
 /usr/bin/python3 "$STUDY/baseline.py"
+study_html -- --metrics exact_match

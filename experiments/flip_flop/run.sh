@@ -8,3 +8,4 @@ echo "== read accuracy at 32 pairs: as trained (p_ignore 0.8), /sparse (0.98), /
 "$POSLAB" report "$RESULTS" --metrics token_accuracy --decimals 4
 plot_py grid "$RESULTS" --metric token_accuracy --error --out "$RESULTS/plots"
 plot_py training "$RESULTS" --out "$RESULTS/plots"
+study_html -- --metrics token_accuracy --decimals 4

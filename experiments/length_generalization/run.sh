@@ -15,3 +15,4 @@ done
 plot_py attention "$RESULTS"/*__name-copy__seed-1.h5 --out "$RESULTS/plots/copy"
 echo "== ranking: mean token accuracy beyond the training length (16, 24, 32), over seeds and tasks"
 /usr/bin/python3 "$STUDY/rank.py" "$RESULTS"
+study_html -- --metrics exact_match,token_accuracy

@@ -25,15 +25,17 @@ plot "$ENCODED/learned.h5"                # learned table at initialisation: N(0
 echo "== probes on the encoded matrices (d = 512, L = 100)"
 for scheme in sinusoidal learned; do
   echo "-- $scheme"
-  "$POSLAB" probe "$ENCODED/$scheme.h5:/position_matrix" --probes absolute_position,relative_position,similarity \
+  "$POSLAB" probe "$ENCODED/$scheme.h5:/position_matrix" --probes absolute_position,relative_position,similarity,properties \
     --out "$ENCODED/${scheme}_probes.h5" --force
 done
 
 study_sweep
 echo "== trained char-LM (L = 100, d = 64): loss and probes of each scheme's positions"
-"$POSLAB" report "$RESULTS" --metrics loss,perplexity \
-  --probes absolute_position.mae,absolute_position.r2,relative_position.error_rate,similarity.locality,hidden.embedding_mae,hidden.final_mae,hidden.baseline_mae
+report_options=(--metrics loss,perplexity
+  --probes absolute_position.mae,absolute_position.r2,relative_position.error_rate,similarity.locality,hidden.embedding_mae,hidden.final_mae,hidden.baseline_mae,properties.monotonicity,properties.translation_invariance,properties.qk_asymmetry)
+"$POSLAB" report "$RESULTS" "${report_options[@]}"
 study_plots
 for layer in 0 1; do
   plot_py matrix "$RESULTS/shaw.h5:/encoder/layers.$layer.key" --out "$RESULTS/plots"
 done
+study_html --images "$ENCODED/plots" --matrices "$ENCODED" -- "${report_options[@]}"

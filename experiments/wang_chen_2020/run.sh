@@ -6,8 +6,9 @@ source "$(dirname "$0")/../../scripts/study.sh" "$@"
 
 study_sweep
 echo "== probes on the trained models (MAE in positions; error rates; locality = neighbours' cosine minus the mean over distances)"
-"$POSLAB" report "$RESULTS" --metrics loss,perplexity \
-  --probes absolute_position.mae,absolute_position.r2,relative_position.error_rate,similarity.locality,hidden.embedding_mae,hidden.final_mae,hidden.baseline_mae,hidden.final_relative_error_rate
+report_options=(--metrics loss,perplexity
+  --probes absolute_position.mae,absolute_position.r2,relative_position.error_rate,similarity.locality,hidden.embedding_mae,hidden.final_mae,hidden.baseline_mae,hidden.final_relative_error_rate,properties.monotonicity,properties.translation_invariance,properties.qk_asymmetry)
+"$POSLAB" report "$RESULTS" "${report_options[@]}"
 echo "== GPT-2 small, wpe rows 0..63 (tests/data/gpt2_wpe_first64.npy)"
 mkdir -p "$STUDY/gpt2"
 "$POSLAB" probe "$ROOT/tests/data/gpt2_wpe_first64.npy" --out "$STUDY/gpt2/gpt2_wpe_probes.h5" --force
@@ -22,3 +23,4 @@ np.save(sys.argv[2], np.random.default_rng(0).normal(0, w.std(), w.shape).astype
 " "$ROOT/tests/data/gpt2_wpe_first64.npy" "$STUDY/gpt2/random_64x768.npy"
 "$POSLAB" probe "$STUDY/gpt2/random_64x768.npy" --out "$STUDY/gpt2/random_probes.h5" --force
 study_plots
+study_html --matrices "$STUDY/gpt2" -- "${report_options[@]}"

@@ -30,7 +30,8 @@ namespace {
 
 const char* kProbeUsage =
     "poslab probe MATRIX [--probes NAME,...] [--set probe.option=value]... [--out FILE.h5 [--force]]\n"
-    "  MATRIX is file.npy or file.h5:/dataset, a 2-D array whose row k is position k";
+    "  MATRIX is file.npy, file.h5:/dataset or model.safetensors:tensor.name, a 2-D array\n"
+    "  whose row k is position k";
 
 std::string registered_probes() {
   std::string known;
@@ -112,7 +113,7 @@ int probe_command(const std::vector<std::string>& args) {
   std::vector<std::string> sets;
   bool force = false;
   options.add_options()
-      ("matrix", po::value(&matrix_spec), "position matrix: file.npy or file.h5:/dataset (row k = position k)")
+      ("matrix", po::value(&matrix_spec), "position matrix: file.npy, file.h5:/dataset or model.safetensors:tensor (row k = position k)")
       ("probes", po::value(&probe_list), "comma-separated probes to run (default: every probe that applies to a matrix)")
       ("set", po::value(&sets)->composing(), "probe option: --set absolute_position.folds=10")
       ("out", po::value(&out), "also write the results to this HDF5 file")
@@ -122,7 +123,7 @@ int probe_command(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse_args("probe", kProbeUsage, args, options, positional, vm)) return 0;
   if (matrix_spec.empty())
-    throw ConfigError("poslab probe: expected a MATRIX argument (file.npy or file.h5:/dataset; see poslab probe --help)");
+    throw ConfigError("poslab probe: expected a MATRIX argument (file.npy, file.h5:/dataset or model.safetensors:tensor; see poslab probe --help)");
 
   // Everything the user typed is checked before the (possibly large) matrix is read.
   const bool listed = vm.count("probes") > 0;

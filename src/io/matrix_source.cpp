@@ -7,6 +7,7 @@
 #include "io/config.h"
 #include "io/h5file.h"
 #include "io/npy.h"
+#include "io/safetensors.h"
 
 namespace poslab {
 namespace {
@@ -114,10 +115,21 @@ Eigen::MatrixXd load_h5_matrix(const std::string& file, const std::string& datas
   return to_matrix(reader->read(dataset), shape[0], shape[1]);
 }
 
+// "model.safetensors:transformer.wpe.weight": one 2-D floating-point tensor.
+Eigen::MatrixXd load_safetensors_matrix(const std::string& file, const std::string& tensor) {
+  SafetensorsArray array = read_safetensors_tensor(file, tensor);
+  if (array.shape.size() != 2) {
+    throw ConfigError(file + ": tensor '" + printable(tensor, 80) + "' is " + std::to_string(array.shape.size()) +
+                      "-D " + format_shape(array.shape) + ": expected a 2-D tensor");
+  }
+  return to_matrix(array.data, array.shape[0], array.shape[1]);
+}
+
 }  // namespace
 
 Eigen::MatrixXd load_matrix(const std::string& spec) {
   const Spec parsed = parse_spec(spec);
+  if (looks_like_safetensors(parsed.file)) return load_safetensors_matrix(parsed.file, parsed.dataset);
   if (!parsed.dataset.empty()) return load_h5_matrix(parsed.file, parsed.dataset);
   // No ':dataset': a .npy file, unless it is HDF5 (then say that the dataset is missing).
   if (opens_as_hdf5(parsed.file)) {

@@ -6,8 +6,9 @@
 
 namespace poslab {
 
-// `spec` is either "file.npy" (a 2-D array) or "file.h5:/path/to/dataset" (a 2-D numeric
-// HDF5 dataset). Rows are the leading dimension (e.g. positions), as stored in C order.
+// `spec` is "file.npy" (a 2-D array), "file.h5:/path/to/dataset" (a 2-D numeric HDF5
+// dataset) or "model.safetensors:tensor.name" (a 2-D F32/F16/BF16/F64 tensor; a file is
+// taken as safetensors by its name or its first bytes, see io/safetensors.h). Rows are the leading dimension (e.g. positions), as stored in C order.
 // Any failure (missing file, not 2-D, unknown dataset, not HDF5) throws ConfigError with
 // one line "<file>: <what>: expected <what>".
 Eigen::MatrixXd load_matrix(const std::string& spec);

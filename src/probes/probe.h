@@ -54,6 +54,14 @@ struct EvalTable {
   int train_length = 0;  // longest training length (task unit)
 };
 
+// The first attention layer's query and key maps, for probes of the attention-level
+// position term (properties): q = x·W_Qᵀ, k = x·W_Kᵀ, each [D, D] (PyTorch layout); head h
+// owns rows h·d_h … (h+1)·d_h − 1.
+struct QueryKeyMaps {
+  Eigen::MatrixXd query, key;
+  int heads = 1;
+};
+
 struct ProbeInput {
   // P [L, d], row k = position k: from the encoder of a trained model, from an imported
   // .npy / HDF5 matrix, or from hidden states averaged over examples.
@@ -61,6 +69,7 @@ struct ProbeInput {
   std::string matrix_source;  // where P came from, e.g. "encoder", "gpt2.npy"
   std::optional<ModelActivations> activations;  // trained model only
   std::optional<EvalTable> evaluation;          // trained model only
+  std::optional<QueryKeyMaps> first_layer_qk;   // trained model with a position matrix
 };
 
 class Probe {
@@ -163,5 +172,32 @@ struct SimilarityResult {
   ProbeResult to_probe_result() const;
 };
 SimilarityResult similarity_probe(const Eigen::MatrixXd& P, const SimilarityOptions& options);
+
+// properties.cpp — Wang et al. (ICLR 2021): monotonicity, translation invariance and
+// symmetry of a position–position proximity matrix S [L, L].
+struct PropertiesOptions {
+  bool cosine = false;    // S = P Pᵀ (false, the paper's inner product) or cosines
+  int max_distance = 0;   // monotonicity over offsets up to this (0 = all: global)
+  int max_positions = 0;  // 0 = all rows; otherwise the first max_positions rows
+};
+struct MatrixProperties {
+  double monotonicity = 0.0;           // both directions pooled, in [0, 1]
+  double monotonicity_forward = 0.0;   // anchor x, positions x + n, x + m
+  double monotonicity_backward = 0.0;  // anchor x, positions x − n, x − m
+  double translation_invariance = 0.0; // share of S's variance explained by j − i
+  double asymmetry = 0.0;              // ‖(S − Sᵀ)/2‖_F / ‖S‖_F, in [0, 1]
+  Eigen::VectorXd diagonal_mean, diagonal_sd;  // [2L − 1], index (j − i) + L − 1
+};
+// The three properties of one proximity matrix S [L, L] (L ≥ 3).
+MatrixProperties matrix_properties(const Eigen::MatrixXd& S, int max_distance);
+
+struct PropertiesResult {
+  MatrixProperties positions;            // of S = P Pᵀ (or cosines)
+  std::vector<MatrixProperties> qk;      // per head, of the first layer's q·k position term
+  ProbeResult to_probe_result() const;
+};
+// Throws std::invalid_argument if P has fewer than 3 rows (after max_positions).
+PropertiesResult properties_probe(const Eigen::MatrixXd& P, const PropertiesOptions& options,
+                                  const QueryKeyMaps* first_layer_qk = nullptr);
 
 }  // namespace poslab

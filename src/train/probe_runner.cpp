@@ -28,6 +28,17 @@ ProbeInput collect_probe_input(PreparedRun& run, const RunRecord& record) {
   const int T = task.sequence_length(train_length);
   input.position_matrix = model.encoder().position_matrix(T);
   input.matrix_source = "encoder";
+  if (input.position_matrix) {
+    // The first layer's W_Q and W_K: rows 0..D-1 and D..2D-1 of qkv.weight [3D, D].
+    const int D = model.config().d_model;
+    const ParameterSet& params = model.params();
+    const int qkv = params.find("layers.0.attn.qkv.weight");
+    if (qkv >= 0) {
+      const CMapR w(params.value(qkv), 3 * D, D);
+      input.first_layer_qk = QueryKeyMaps{w.topRows(D).cast<double>(),
+                                          w.middleRows(D, D).cast<double>(), model.config().heads};
+    }
+  }
 
   // One held-out batch at the training length, from its own seeded stream.
   Rng rng = Rng::derive(run.spec.seed, "probes");
