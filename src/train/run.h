@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "dist/communicator.h"
 #include "io/config.h"
 #include "io/run_record.h"
 #include "model/transformer.h"
@@ -45,6 +46,10 @@ struct TrainOptions {
   // Polled after every step; when it becomes non-zero (a signal number), the step is
   // finished, a checkpoint written, and TrainingInterrupted thrown.
   const volatile std::sig_atomic_t* stop_signal = nullptr;
+  // The ranks that train this run together (data parallel); nullptr = dist::world().
+  // Rank 0 alone writes checkpoints and runs the probes; every rank returns the record,
+  // complete only on rank 0 (the caller writes it there).
+  dist::Communicator* comm = nullptr;
 };
 
 // Thrown when training stopped on a signal after writing its checkpoint.
@@ -69,6 +74,11 @@ inline RunRecord train_and_evaluate(PreparedRun& run, const ProgressFn& progress
 
 // Evaluates the model on `task` (the run's task or one of its eval variants) at one task
 // length; appends one entry to each metric of `out`.
+// With several ranks in `comm`, the evaluation batches are shared among them (batch i on
+// rank i mod N) and the metrics summed on rank 0 in batch order, so that `out` there is
+// bit-identical to one process's; other ranks' `out` is left unchanged.
 void evaluate_length(PreparedRun& run, const Task& task, int length, EvalSeries& out);
+void evaluate_length(PreparedRun& run, const Task& task, int length, EvalSeries& out,
+                     dist::Communicator& comm);
 
 }  // namespace poslab
