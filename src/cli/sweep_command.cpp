@@ -282,7 +282,8 @@ int sweep(const std::vector<std::string>& args, dist::Communicator& world,
   }
   std::cerr << "[sweep] " << all.size() << " runs, " << todo.size() << " to do"
             << (stale ? " (" + plural(stale, "stale result", "stale results") + " to re-run)" : "")
-            << ", " << jobs << " at a time, " << threads << " threads each\n";
+            << ", " << jobs << " at a time" << (world.size() > 1 ? " on each of " + std::to_string(world.size()) + " MPI ranks" : "")
+            << ", " << threads << " threads each\n";
   if (dry_run) {
     for (const auto& job : todo) std::cout << job.results << "\n";
     return 0;
@@ -292,7 +293,6 @@ int sweep(const std::vector<std::string>& args, dist::Communicator& world,
   SweepTally tally;
   int stop_signal = 0;
   if (world.size() > 1) {
-    std::cerr << "[sweep] on " << world.describe() << ", up to " << jobs << " runs per rank\n";
     std::vector<std::vector<std::string>> commands;
     for (const auto& job : todo) commands.push_back(child_command(self, experiment, job, threads));
     stop_signal = hand_out_sweep_runs(world, release_workers, todo, commands, std::size_t(jobs), tally);

@@ -18,6 +18,15 @@ long count_scored(const std::uint8_t* mask, std::size_t n) {
   return count;
 }
 
+// The batch's mean loss from its blocks' [mean loss, scored tokens] pairs, in block order.
+// One function for one process and for many ranks: the same additions (and the same
+// fused multiply-adds the compiler may form) whoever computed the blocks.
+double batch_loss(const std::vector<double>& blocks, long scored) {
+  double sum = 0;
+  for (std::size_t k = 0; k + 1 < blocks.size(); k += 2) sum += blocks[k] * blocks[k + 1];
+  return scored > 0 ? sum / double(scored) : 0.0;
+}
+
 }  // namespace
 
 BatchGradientComputer::BatchGradientComputer(dist::Communicator& comm, int micro_batches)
@@ -46,7 +55,8 @@ BatchGradient BatchGradientComputer::compute(Transformer& model, const Batch& ba
   const int rows = B / blocks;
   const std::size_t block_size = std::size_t(rows) * T;
   RealBuffer& grads = params.grads();
-  double loss_sum = 0;  // Σ over this rank's blocks of (block mean loss × block scored tokens)
+  // [stop flag, then per block of this rank: mean loss, scored tokens]
+  std::vector<double> mine = {local_stop != 0 ? 1.0 : 0.0};
   for (int k = 0; k < micro_batches_; ++k) {
     const std::size_t offset = std::size_t(comm_.rank() * micro_batches_ + k) * block_size;
     const std::int32_t* inputs = batch.inputs.data() + offset;
@@ -54,7 +64,8 @@ BatchGradient BatchGradientComputer::compute(Transformer& model, const Batch& ba
     const std::uint8_t* mask = batch.loss_mask.data() + offset;
     model.forward(inputs, rows, T);
     const double block_loss = model.loss(targets, mask);
-    loss_sum += block_loss * double(count_scored(mask, block_size));
+    mine.push_back(block_loss);
+    mine.push_back(double(count_scored(mask, block_size)));
     params.zero_grads();
     model.backward(targets, mask, scored);  // divided by the whole batch's scored tokens
     if (k == 0) {
@@ -65,18 +76,28 @@ BatchGradient BatchGradientComputer::compute(Transformer& model, const Batch& ba
   }
   std::copy(sum_.begin(), sum_.end(), grads.begin());
 
-  if (comm_.size() > 1) {
-    const auto start = std::chrono::steady_clock::now();
-    dist::sum_in_rank_order(comm_, grads.data(), grads.size(), reduce_scratch_);
-    double sums[2] = {loss_sum, local_stop != 0 ? 1.0 : 0.0};
-    dist::sum_in_rank_order(comm_, sums, 2, loss_scratch_);
-    out.comm_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    loss_sum = sums[0];
-    out.stop_signal = local_stop != 0 ? local_stop : (sums[1] > 0 ? SIGTERM : 0);
-  } else {
+  if (comm_.size() == 1) {
+    out.loss = batch_loss(std::vector<double>(mine.begin() + 1, mine.end()), scored);
     out.stop_signal = local_stop;
+    return out;
   }
-  out.loss = scored > 0 ? loss_sum / double(scored) : 0.0;
+  const auto start = std::chrono::steady_clock::now();
+  dist::sum_in_rank_order(comm_, grads.data(), grads.size(), reduce_scratch_);
+  // Every rank's block losses, in rank (= block) order, to every rank.
+  std::vector<double>& all = loss_scratch_;
+  all.resize(mine.size() * std::size_t(comm_.size()));
+  comm_.gather_bytes(mine.data(), mine.size() * sizeof(double), all.data(), 0);
+  comm_.broadcast(all.data(), all.size() * sizeof(double), 0);
+  out.comm_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::vector<double> block_losses;
+  bool any_stop = false;
+  for (int r = 0; r < comm_.size(); ++r) {
+    const auto first = all.begin() + std::ptrdiff_t(std::size_t(r) * mine.size());
+    any_stop = any_stop || *first != 0;
+    block_losses.insert(block_losses.end(), first + 1, first + std::ptrdiff_t(mine.size()));
+  }
+  out.loss = batch_loss(block_losses, scored);
+  out.stop_signal = local_stop != 0 ? local_stop : (any_stop ? SIGTERM : 0);
   return out;
 }
 

@@ -44,7 +44,7 @@ class BatchGradientComputer {
   int micro_batches_;
   RealBuffer sum_;                     // this rank's running sum over its blocks
   std::vector<Real> reduce_scratch_;   // rank 0: every rank's sum
-  std::vector<double> loss_scratch_;
+  std::vector<double> loss_scratch_;   // every rank's block losses and stop flag
 };
 
 }  // namespace poslab

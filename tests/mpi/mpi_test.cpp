@@ -96,6 +96,7 @@ double relative_difference(const std::vector<double>& a, const std::vector<doubl
     diff += (a[i] - b[i]) * (a[i] - b[i]);
     norm += b[i] * b[i];
   }
+  if (norm == 0) return diff == 0 ? 0.0 : INFINITY;
   return std::sqrt(diff / norm);
 }
 
@@ -131,9 +132,21 @@ TEST(DataParallel, TwoRanksTrainLikeOneProcessOnTheSameBatch) {
   // ≤ 1e-5 relative (float build): the two ranks' gradients are summed in another order.
   for (std::size_t s = 0; s < la.size(); ++s)
     EXPECT_NEAR(lb[s], la[s], 1e-5 * std::abs(la[s])) << "step " << s + 1;
+  // Tensor by tensor, ≤ 1e-5 relative. The key third of each attn.qkv.bias is left out:
+  // softmax ignores a bias added to every key, so its gradient is zero up to rounding, and
+  // AdamW (which normalises the gradient) moves it by noise that differs with any change
+  // of summation order. It has no effect on the model's outputs.
   const auto pa = model_parameters(a), pb = model_parameters(b);
   ASSERT_FALSE(pa.empty());
-  for (const auto& [name, values] : pa) EXPECT_LE(relative_difference(pb.at(name), values), 1e-5) << name;
+  for (auto [name, values] : pa) {
+    std::vector<double> other = pb.at(name);
+    if (name.find("attn.qkv.bias") != std::string::npos) {
+      const std::size_t d = values.size() / 3;
+      values.erase(values.begin() + std::ptrdiff_t(d), values.begin() + std::ptrdiff_t(2 * d));
+      other.erase(other.begin() + std::ptrdiff_t(d), other.begin() + std::ptrdiff_t(2 * d));
+    }
+    EXPECT_LE(relative_difference(other, values), 1e-5) << name;
+  }
   const auto ea = ha.read("/eval/loss"), eb = hb.read("/eval/loss");
   for (std::size_t i = 0; i < ea.size(); ++i) EXPECT_NEAR(eb[i], ea[i], 1e-5 * std::abs(ea[i]));
 
