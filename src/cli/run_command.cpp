@@ -229,7 +229,7 @@ int run_command(const std::vector<std::string>& args) {
     return *failed;
   }
   if (plan.help_shown) return 0;
-  if (lead) remove_stale_temp_files_of(plan);
+  if (lead && !dist::started_by_mpi_rank()) remove_stale_temp_files_of(plan);
   const std::string& experiment = plan.experiment;
   const std::string& out_dir = plan.out_dir;
   const std::vector<RunSpec>& specs = plan.specs;
@@ -270,6 +270,9 @@ int run_command(const std::vector<std::string>& args) {
     RunRecord record;
     try {
       record = train_and_evaluate(run, options);
+    } catch (const RanksFailed& failed) {
+      if (lead) std::cerr << "error: poslab run on " << world.size() << " MPI ranks: " << failed.what() << "\n";
+      return failed.exit_code;
     } catch (const TrainingInterrupted& stop) {
       printer.finish();
       if (lead)

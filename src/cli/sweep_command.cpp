@@ -31,6 +31,7 @@
 #include "io/existing_result.h"
 #include "io/file_lock.h"
 #include "io/file_name.h"
+#include "io/temp_files.h"
 #include "train/checkpoint.h"
 #include "train/run.h"
 
@@ -293,6 +294,13 @@ int sweep(const std::vector<std::string>& args, dist::Communicator& world,
   SweepTally tally;
   int stop_signal = 0;
   if (world.size() > 1) {
+    // The runs (children of ranks on other machines too) leave temp files of other
+    // processes alone; this rank tidies each folder once, before any run starts.
+    std::set<std::string> folders;
+    for (const auto& job : todo) folders.insert(fs::path(job.results).parent_path().string());
+    for (const auto& folder : folders)
+      if (const int n = remove_stale_temp_files(folder); n > 0)
+        std::cerr << "[sweep] removed " << n << " temporary file(s) of interrupted runs from " << folder << "\n";
     std::vector<std::vector<std::string>> commands;
     for (const auto& job : todo) commands.push_back(child_command(self, experiment, job, threads));
     stop_signal = hand_out_sweep_runs(world, release_workers, todo, commands, std::size_t(jobs), tally);

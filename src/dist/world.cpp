@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <memory>
+#include <string>
 
 #include "dist/mpi_backend.h"
 
@@ -32,12 +33,15 @@ WorldSession::WorldSession(int& argc, char**& argv) {
   g_mpi = start_mpi(argc, argv);
   // Processes started from here on (sweep children) are not ranks of this job.
   ::setenv("POSLAB_MPI", "0", 1);
+  ::setenv("POSLAB_MPI_PARENT_RANK", std::to_string(g_mpi->rank()).c_str(), 1);
 }
 
 WorldSession::~WorldSession() {
   if (!g_mpi) return;
   g_mpi.reset();  // its destructor finalizes MPI
 }
+
+bool started_by_mpi_rank() { return env_set("POSLAB_MPI_PARENT_RANK"); }
 
 Communicator& world() { return g_mpi ? *g_mpi : static_cast<Communicator&>(g_single); }
 

@@ -6,7 +6,7 @@
 //
 // Processes that an MPI rank starts (the sweep's `poslab run` children) inherit the
 // launcher's environment; the session sets POSLAB_MPI=0 for them, so that they run on
-// their own instead of trying to join the job.
+// their own instead of trying to join the job (and POSLAB_MPI_PARENT_RANK to the rank).
 #include <string>
 
 #include "dist/communicator.h"
@@ -30,5 +30,10 @@ std::string mpi_library_version();
 
 // Whether the environment says an MPI launcher started this process (and POSLAB_MPI != 0).
 bool launched_by_mpi();
+
+// Whether a rank of an MPI job started this process (a sweep's `poslab run` child): its
+// results folder may be shared with other machines, whose process IDs it cannot judge
+// (so it leaves temp files of other processes alone; rank 0 tidied before starting it).
+bool started_by_mpi_rank();
 
 }  // namespace poslab::dist

@@ -240,8 +240,25 @@ RunRecord train_and_evaluate(PreparedRun& run, const TrainOptions& options) {
   TrainLoopState state;
   state.batch_rng = Rng::derive(spec.seed, "train");
   const bool checkpointing = !options.checkpoint_path.empty();
-  if (checkpointing && options.resume && std::filesystem::exists(options.checkpoint_path))
-    read_checkpoint(options.checkpoint_path, spec, state, params, optimizer, record);
+  if (checkpointing && options.resume && std::filesystem::exists(options.checkpoint_path)) {
+    if (!distributed) {
+      read_checkpoint(options.checkpoint_path, spec, state, params, optimizer, record);
+    } else {  // every rank reads it; all go on only if all could
+      std::string failure;
+      bool config_error = false;
+      try {
+        read_checkpoint(options.checkpoint_path, spec, state, params, optimizer, record);
+      } catch (const ConfigError& e) {
+        failure = e.what();
+        config_error = true;
+      } catch (const std::exception& e) {
+        failure = e.what();
+      }
+      const dist::Agreement verdict = dist::agree(comm, failure);
+      if (!verdict.failure.empty())
+        throw RanksFailed(verdict.failure, verdict.all_failed && config_error ? 2 : 1);
+    }
+  }
 
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();

@@ -61,6 +61,14 @@ struct TrainingInterrupted : std::runtime_error {
         signal_number(sig), step(at_step), checkpoint(std::move(path)) {}
 };
 
+// Thrown alike on every MPI rank when the ranks agreed that a step failed (a checkpoint
+// that cannot be resumed, on some rank or all): the caller reports it once, from rank 0,
+// and exits with exit_code (2: every rank failed with a configuration error, else 1).
+struct RanksFailed : std::runtime_error {
+  int exit_code;
+  RanksFailed(const std::string& message, int code) : std::runtime_error(message), exit_code(code) {}
+};
+
 // Trains, evaluates, runs the probes and fills a RunRecord (writing it is the caller's).
 // A non-finite loss or gradient ends training (train.on_nonfinite: stop) or skips that
 // update (skip_step; 100 in a row end it): such a run is returned with status "diverged",
