@@ -253,6 +253,23 @@ TEST(DistributedSweep, RerunAfterAnInterruptionDoesOnlyTheMissingRuns) {
   for (const auto& [path, time] : kept) EXPECT_EQ(fs::last_write_time(path), time) << path;
 }
 
+TEST(DistributedSweep, AFailedRunIsReportedWithItsRankAndLogAndTheOthersFinish) {
+  // A folder where one run's results file should go: that run's child refuses to start.
+  const auto dir = fresh_dir("mpi_sweep_failed_run");
+  const std::string name = "sweep__name-none__seed-2";
+  fs::create_directories(dir / (name + ".h5"));
+  const CliResult r = poslab_on(2, sweep_args(dir));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const std::regex failed("\\[sweep\\] FAILED " + name + " on rank [01] \\(exit code 2; see " +
+                          (dir / (name + ".log")).string() + "\\)");
+  EXPECT_TRUE(std::regex_search(r.err, failed)) << r.err;
+  EXPECT_NE(r.err.find("[sweep] 3 of 4 runs completed, 1 failed"), std::string::npos) << r.err;
+  EXPECT_NE(read_text(dir / (name + ".log")).find("exists as a folder"), std::string::npos);
+  std::size_t written = 0;
+  for (const auto& f : results_in(dir)) written += fs::is_regular_file(f) ? 1 : 0;
+  EXPECT_EQ(written, 3u);
+}
+
 TEST(DistributedSweep, BadGridStopsEveryRankWithOneMessage) {
   const auto dir = fresh_dir("mpi_sweep_bad");
   const CliResult r = poslab_on(2, sweep_args(dir) + " --set train.steps=0");
