@@ -17,6 +17,7 @@ cmake --build build-asan -j "$(nproc)" --target poslab poslab_tests poslab_deter
 cd build-asan
 # Leak checking is off: OpenMP's and HDF5's process-lifetime allocations are reported as
 # leaks at exit. Studies (minutes of training) are left to the optimised build, and so are
-# the double-precision tests (not built here: CTest lists them as *_NOT_BUILT).
+# the double-precision tests (not built here: CTest lists them as *_NOT_BUILT) and the
+# MPI tests (label mpi, not built here either).
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
-OMP_NUM_THREADS=1 ctest --output-on-failure -j "$(nproc)" --timeout 900 -E "Studies|NOT_BUILT" "$@"
+OMP_NUM_THREADS=1 ctest --output-on-failure -j "$(nproc)" --timeout 900 -E "Studies|NOT_BUILT" -LE mpi "$@"

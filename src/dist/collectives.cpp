@@ -63,13 +63,16 @@ Agreement agree(Communicator& comm, const std::string& local_failure) {
   std::string verdict;  // "<all_failed><message>" decided on rank 0
   if (comm.rank() == 0) {
     std::string first;
-    bool any = false, every = true;
+    bool any = false, every = true, alike = true;
     for (std::size_t r = 0; r < all.size(); ++r) {
       const bool failed = !all[r].empty() && all[r][0] == '1';
       every = every && failed;
+      alike = alike && all[r] == all[0];
       if (failed && !any) first = "rank " + std::to_string(r) + ": " + all[r].substr(1);
       any = any || failed;
     }
+    // The same error on every rank needs no rank named.
+    if (any && every && alike) first = all[0].substr(1);
     verdict = (any && every ? "1" : "0") + (any ? first : std::string());
   }
   verdict = broadcast_string(comm, verdict, 0);

@@ -18,7 +18,7 @@ void sum_in_rank_order(Communicator& comm, double* data, std::size_t n, std::vec
 // Whether every rank succeeded at a stage that may fail on some ranks only (e.g. a file
 // one node cannot read). Each rank passes "" on success or its error message; all ranks
 // get the same answer: "" if all succeeded, else "rank R: message" of the lowest failing
-// rank (or just the message without MPI).
+// rank (just the message without MPI, or when every rank failed with the same message).
 struct Agreement {
   std::string failure;     // "" when every rank succeeded
   bool all_failed = false;  // every rank failed (e.g. a configuration error seen by all)
