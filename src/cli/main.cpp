@@ -30,7 +30,10 @@ const char* kUsage =
     "                         comparison table of results files or folders (mean ± sd over seeds)\n"
     "  bench [options]        training throughput, GFLOP/s and peak memory\n"
     "\n"
-    "  --version              print the version\n"
+    "  under mpirun/srun:     run trains each run data parallel over the ranks, sweep spreads\n"
+    "                         its runs over them, bench measures the data-parallel step\n"
+    "\n"
+    "  --version              print the version (and whether MPI is compiled in)\n"
     "  <command> --help       options of a command\n";
 
 }  // namespace
