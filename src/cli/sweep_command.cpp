@@ -219,6 +219,30 @@ JobOutcome judge_child(const std::string& results, const std::string& resolved_y
                     : describe_exit(status)};
 }
 
+void record_outcome(SweepTally& tally, const Job& job, const JobOutcome& outcome, int rank) {
+  const std::string name = job.run + job.suffix;
+  const std::string on = rank < 0 ? "" : " on rank " + std::to_string(rank);
+  switch (outcome.kind) {
+    case JobOutcome::Kind::finished:
+    case JobOutcome::Kind::diverged:
+      ++tally.completed;
+      tally.stale_rerun += job.stale ? 1 : 0;
+      if (outcome.kind == JobOutcome::Kind::diverged) tally.diverged.push_back(job.results);
+      std::cerr << "[sweep] finished " << name << on
+                << (outcome.kind == JobOutcome::Kind::diverged ? " (diverged)" : "") << "\n";
+      break;
+    case JobOutcome::Kind::stopped:
+      ++tally.stopped;
+      std::cerr << "[sweep] stopped " << name << on << " (" << outcome.why << ")\n";
+      break;
+    case JobOutcome::Kind::failed:
+      tally.failed.push_back(name + " (" + (rank < 0 ? "" : "rank " + std::to_string(rank) + ", ") +
+                             outcome.why + "; log " + job.log + ")");
+      std::cerr << "[sweep] FAILED " << name << on << " (" << outcome.why << "; see " << job.log << ")\n";
+      break;
+  }
+}
+
 namespace {
 
 int sweep(const std::vector<std::string>& args, dist::Communicator& world,
@@ -321,26 +345,7 @@ int sweep(const std::vector<std::string>& args, dist::Communicator& world,
       if (it == running.end()) continue;
       const Job& job = *it->second;
       running.erase(it);
-      const JobOutcome outcome = judge_child(job.results, job.resolved_yaml, status, children.stop_signal() != 0);
-      const std::string name = job.run + job.suffix;
-      switch (outcome.kind) {
-        case JobOutcome::Kind::finished:
-        case JobOutcome::Kind::diverged:
-          ++tally.completed;
-          tally.stale_rerun += job.stale ? 1 : 0;
-          if (outcome.kind == JobOutcome::Kind::diverged) tally.diverged.push_back(job.results);
-          std::cerr << "[sweep] finished " << name
-                    << (outcome.kind == JobOutcome::Kind::diverged ? " (diverged)" : "") << "\n";
-          break;
-        case JobOutcome::Kind::stopped:
-          ++tally.stopped;
-          std::cerr << "[sweep] stopped " << name << " (" << outcome.why << ")\n";
-          break;
-        case JobOutcome::Kind::failed:
-          tally.failed.push_back(name + " (" + outcome.why + "; log " + job.log + ")");
-          std::cerr << "[sweep] FAILED " << name << " (" << outcome.why << "; see " << job.log << ")\n";
-          break;
-      }
+      record_outcome(tally, job, judge_child(job.results, job.resolved_yaml, status, children.stop_signal() != 0));
     }
     stop_signal = children.stop_signal();
   }

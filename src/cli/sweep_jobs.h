@@ -43,4 +43,8 @@ struct SweepTally {
   std::vector<std::string> diverged;  // results files of diverged runs, kept or new
 };
 
+// Counts a finished child in `tally` and prints its line ("[sweep] finished NAME", ...).
+// `rank` is the MPI rank that ran it, named in the line and the failure; -1 in a local sweep.
+void record_outcome(SweepTally& tally, const Job& job, const JobOutcome& outcome, int rank = -1);
+
 }  // namespace poslab::cli

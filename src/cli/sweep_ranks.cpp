@@ -100,31 +100,6 @@ int hand_out_sweep_runs(dist::Communicator& world, SweepWorkersRelease& release,
   std::size_t next = 0;
   int workers_left = world.size() - 1;
 
-  const auto record = [&](std::size_t i, int rank, const JobOutcome& outcome) {
-    const Job& job = todo[i];
-    const std::string name = job.run + job.suffix;
-    const std::string where = "rank " + std::to_string(rank);
-    switch (outcome.kind) {
-      case JobOutcome::Kind::finished:
-      case JobOutcome::Kind::diverged:
-        ++tally.completed;
-        tally.stale_rerun += job.stale ? 1 : 0;
-        if (outcome.kind == JobOutcome::Kind::diverged) tally.diverged.push_back(job.results);
-        std::cerr << "[sweep] finished " << name << " on " << where
-                  << (outcome.kind == JobOutcome::Kind::diverged ? " (diverged)" : "") << "\n";
-        break;
-      case JobOutcome::Kind::stopped:
-        ++tally.stopped;
-        std::cerr << "[sweep] stopped " << name << " on " << where << " (" << outcome.why << ")\n";
-        break;
-      case JobOutcome::Kind::failed:
-        tally.failed.push_back(name + " (" + where + ", " + outcome.why + "; log " + job.log + ")");
-        std::cerr << "[sweep] FAILED " << name << " on " << where << " (" << outcome.why << "; see "
-                  << job.log << ")\n";
-        break;
-    }
-  };
-
   while (true) {
     bool busy = false;
     while (!children.stop_signal() && next < todo.size() && running.size() < jobs_per_rank) {
@@ -151,7 +126,7 @@ int hand_out_sweep_runs(dist::Communicator& world, SweepWorkersRelease& release,
         if (parts.size() != 3) throw std::runtime_error("sweep: malformed MPI result message");
         const std::size_t i = std::stoul(parts[0]);
         if (i >= todo.size()) throw std::runtime_error("sweep: MPI result for an unknown run");
-        record(i, m->source, {JobOutcome::Kind(std::stoi(parts[1])), parts[2]});
+        record_outcome(tally, todo[i], {JobOutcome::Kind(std::stoi(parts[1])), parts[2]}, m->source);
       } else if (m->tag == kDone) {
         --workers_left;
       } else {
@@ -166,8 +141,9 @@ int hand_out_sweep_runs(dist::Communicator& world, SweepWorkersRelease& release,
       if (it == running.end()) continue;
       const std::size_t i = it->second;
       running.erase(it);
-      record(i, 0, judge_child(todo[i].results, todo[i].resolved_yaml, exit->status,
-                               children.stop_signal() != 0));
+      record_outcome(tally, todo[i],
+                     judge_child(todo[i].results, todo[i].resolved_yaml, exit->status, children.stop_signal() != 0),
+                     0);
     }
     const bool nothing_to_start = next == todo.size() || children.stop_signal();
     if (running.empty() && workers_left == 0 && nothing_to_start) break;
