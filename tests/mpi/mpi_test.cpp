@@ -125,6 +125,7 @@ TEST(DataParallel, TwoRanksTrainLikeOneProcessOnTheSameBatch) {
 
   const fs::path a = dir / "one" / "learned.h5", b = dir / "two" / "learned.h5";
   const H5Reader ha(a.string()), hb(b.string());
+  EXPECT_EQ(ha.attr_double("/", "ranks"), 1);  // without mpirun: one process, as before
   EXPECT_EQ(hb.attr_double("/", "ranks"), 2);
   const auto la = ha.read("/train/loss"), lb = hb.read("/train/loss");
   ASSERT_EQ(la.size(), 50u);
@@ -195,6 +196,30 @@ TEST(DataParallel, ARankThatCannotStartEndsAllRanksWithOneMessage) {
   EXPECT_EQ(r.err.find("/nonexistent/corpus.txt"), r.err.rfind("/nonexistent/corpus.txt")) << r.err;
   for (const auto& entry : fs::recursive_directory_iterator(dir))
     ADD_FAILURE() << "left behind: " << entry.path();
+}
+
+TEST(DataParallel, RanksGivenDifferentConfigurationsRefuseToStart) {
+  const auto dir = fresh_dir("dp_different");
+  const std::string args = run_tiny(dir.string());
+  const CliResult r = run_shell(std::string(POSLAB_MPIEXEC) + " --oversubscribe --bind-to none -np 1 " +
+                                POSLAB_BINARY + " " + args + " : -np 1 " + POSLAB_BINARY + " " + args +
+                                " --set train.lr=0.01");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("the ranks were given different runs or configurations"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::is_empty(dir));
+}
+
+TEST(Mpi, VersionSaysMpiIsCompiledIn) {
+  const CliResult r = poslab_alone("--version");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("MPI: compiled in ("), std::string::npos) << r.out;
+}
+
+TEST(Mpi, SingleProcessCommandsRefuseSeveralRanks) {
+  const CliResult r = poslab_on(2, "list encoders");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("error: poslab list runs as one process; start it without mpirun"), std::string::npos)
+      << r.err;
 }
 
 // ---- Distributed sweep ------------------------------------------------------------------
