@@ -17,8 +17,9 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOSLAB_NATIVE=OFF "
 cmake --build build-asan -j "$(nproc)" --target poslab poslab_tests poslab_cli_tests poslab_determinism_tests
 cd build-asan
 # Leak checking is off: OpenMP's and HDF5's process-lifetime allocations are reported as
-# leaks at exit. Studies (label slow: minutes of training), the install check and the
-# Python and browser tests (they only drive the CLI) are left to the optimised build, and
-# so are the double-precision tests (not built here: CTest lists them as *_NOT_BUILT).
+# leaks at exit. Studies (label slow: minutes of training), the install check, the Python
+# and browser tests (they only drive the CLI) and the MPI tests (not built here) are left
+# to the optimised build, and so are the double-precision tests (not built here: CTest
+# lists them as *_NOT_BUILT).
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
-OMP_NUM_THREADS=1 ctest --output-on-failure -j "$(nproc)" --timeout 900 -LE "slow|install|python|browser" -E "NOT_BUILT" "$@"
+OMP_NUM_THREADS=1 ctest --output-on-failure -j "$(nproc)" --timeout 900 -LE "slow|install|python|browser|mpi" -E "NOT_BUILT" "$@"

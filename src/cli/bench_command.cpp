@@ -10,6 +10,7 @@
 // With --eval-length T[,T...] it measures evaluation instead (cli/eval_bench.h): the
 // streaming forward's tokens/s and peak RSS per encoder and length, on the small default
 // model (2 layers, d_model 64, 4 heads, d_ff 256, B = 1) unless the options say otherwise.
+#include <omp.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -22,8 +23,10 @@
 #include "cli/eval_bench.h"
 #include "cli/options_util.h"
 #include "cli/table.h"
+#include "dist/world.h"
 #include "model/transformer.h"
 #include "train/adamw.h"
+#include "train/batch_gradient.h"
 
 namespace poslab::cli {
 
@@ -31,28 +34,36 @@ namespace {
 
 struct BenchResult {
   double tokens_per_second, ms_per_step, gflops;
+  double comm_ms_per_step = 0;  // gradient reduction between ranks (0 with one rank)
 };
 
+// Under mpirun each rank computes B / ranks sequences of the step and the gradients are
+// summed as in data-parallel training (train/batch_gradient.h); tokens/s counts the whole
+// batch of B sequences.
 BenchResult bench_one(const std::string& encoder_name, const TransformerConfig& mc, int B, int T,
-                      int steps, int warmup) {
+                      int steps, int warmup, dist::Communicator& comm) {
   Transformer model(mc, bench_encoder(encoder_name, mc, T));
   Rng rng(1);
   model.params().initialize(rng);
   AdamW opt(model.params(), AdamWConfig{});
-  std::vector<std::int32_t> ids(std::size_t(B) * T), targets(ids.size());
-  std::vector<std::uint8_t> mask(ids.size(), 1);
-  for (auto& id : ids) id = rng.uniform_int(0, mc.vocab_size - 1);
-  for (auto& id : targets) id = rng.uniform_int(0, mc.vocab_size - 1);
+  Batch batch;
+  batch.batch_size = B;
+  batch.seq_len = T;
+  batch.inputs.resize(std::size_t(B) * T);
+  batch.targets.resize(batch.inputs.size());
+  batch.loss_mask.assign(batch.inputs.size(), 1);
+  for (auto& id : batch.inputs) id = rng.uniform_int(0, mc.vocab_size - 1);
+  for (auto& id : batch.targets) id = rng.uniform_int(0, mc.vocab_size - 1);
+  BatchGradientComputer gradient(comm, 1);
 
+  double comm_seconds = 0;
   auto step = [&] {
-    model.forward(ids.data(), B, T);
-    model.loss(targets.data(), mask.data());
-    model.params().zero_grads();
-    model.backward(targets.data(), mask.data());
+    comm_seconds += gradient.compute(model, batch).comm_seconds;
     clip_grad_norm(model.params(), 1.0);
     opt.step(model.params(), 1e-3);
   };
   for (int i = 0; i < warmup; ++i) step();
+  comm_seconds = 0;
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < steps; ++i) step();
   const double seconds =
@@ -60,7 +71,32 @@ BenchResult bench_one(const std::string& encoder_name, const TransformerConfig& 
 
   const double N = double(B) * T, D = mc.d_model, F = mc.d_ff, V = mc.vocab_size, L = mc.layers;
   const double forward = 2 * N * (L * (4 * D * D + 2 * D * F) + D * V) + L * B * 4.0 * T * T * D;
-  return {N * steps / seconds, 1000 * seconds / steps, 3 * forward * steps / seconds / 1e9};
+  return {N * steps / seconds, 1000 * seconds / steps, 3 * forward * steps / seconds / 1e9,
+          1000 * comm_seconds / steps};
+}
+
+// Data parallel on p nodes, each computing this run's per-rank share, with gradients
+// summed by a ring allreduce: each node sends and receives 2·(p − 1)/p of the gradient
+// (4 bytes × parameters in float) over a link of `gbit_per_second`, in 2·(p − 1) steps of
+// `latency_us` each. Weak scaling: the global batch grows with p.
+void print_ring_estimate(const BenchResult& r, long parameters, int ranks, int B, int T,
+                         double gbit_per_second, double latency_us) {
+  const double bytes = 4.0 * double(parameters);
+  const double compute_ms = r.ms_per_step - r.comm_ms_per_step;
+  const double tokens_per_node = double(B) / ranks * T;
+  std::cout << "ring-allreduce estimate (gradient " << fixed(bytes / 1e6, 2) << " MB per step, "
+            << fixed(gbit_per_second, 0) << " Gbit/s links, " << fixed(latency_us, 0)
+            << " us per message; compute per node as measured here, " << long(tokens_per_node)
+            << " tokens per node and step):\n";
+  TextTable table({"nodes", "allreduce ms/step", "step ms", "tokens/s", "efficiency"});
+  for (int p : {8, 64}) {
+    const double ring_ms = 1000 * (2.0 * (p - 1) / p * bytes / (gbit_per_second * 1e9 / 8) +
+                                   2.0 * (p - 1) * latency_us * 1e-6);
+    const double step_ms = compute_ms + ring_ms;
+    table.add({std::to_string(p), fixed(ring_ms, 2), fixed(step_ms, 2),
+               fixed(p * tokens_per_node / (step_ms / 1000), 0), fixed(100 * compute_ms / step_ms, 1) + "%"});
+  }
+  table.print(std::cout);
 }
 
 // One option's range, checked before anything is allocated: a zero or negative size would
@@ -150,7 +186,12 @@ int bench_command(const std::vector<std::string>& args) {
        "streaming forward tokens/s and peak RSS, one process each; small model, B=1 and "
        "1 timed forward unless set")
       ("materialized", po::bool_switch(),
-       "with --eval-length: also measure the materialized (training) forward");
+       "with --eval-length: also measure the materialized (training) forward")
+      ("bandwidth", po::value<double>()->default_value(10),
+       "link speed in Gbit/s assumed by the ring-allreduce estimate for 8 and 64 nodes (printed "
+       "under mpirun, or when this is given)")
+      ("latency", po::value<double>()->default_value(5),
+       "microseconds per message assumed by that estimate");
   po::positional_options_description positional;
   po::variables_map vm;
   if (!parse_args("bench", "poslab bench [--encoder NAME|all] [--steps N] [--seq-len T] ...", args,
@@ -176,7 +217,12 @@ int bench_command(const std::vector<std::string>& args) {
   if (encoder == "all") names = EncoderRegistry::instance().names();
   else names.push_back(encoder);
 
+  dist::Communicator& world = dist::world();
+  if (B % world.size() != 0)
+    throw ConfigError("poslab bench: --batch: expected a multiple of the " + std::to_string(world.size()) +
+                      " MPI ranks, got " + std::to_string(B));
   if (vm.count("eval-length")) {
+    if (world.size() > 1) throw ConfigError("poslab bench: --eval-length: measures one process; start it without mpirun");
     EvalBenchOptions eo;
     eo.encoders = names;
     eo.lengths = parse_lengths(vm["eval-length"].as<std::string>());
@@ -196,22 +242,36 @@ int bench_command(const std::vector<std::string>& args) {
       throw ConfigError("poslab bench: --batch and --steps: expected >= 1, --warmup >= 0");
     return run_eval_bench(eo);
   }
-  std::cout << "reference: B=" << B << " T=" << T << " d_model=" << mc.d_model
-            << " layers=" << mc.layers << " heads=" << mc.heads << " d_ff=" << mc.d_ff
-            << " vocab=" << mc.vocab_size << ", " << steps << " timed steps\n";
-  TextTable table({"encoder", "tokens/s", "ms/step", "GFLOP/s", "step time vs none"});
+  const bool lead = world.rank() == 0;  // under mpirun, rank 0 prints
+  if (lead)
+    std::cout << "reference: B=" << B << " T=" << T << " d_model=" << mc.d_model
+              << " layers=" << mc.layers << " heads=" << mc.heads << " d_ff=" << mc.d_ff
+              << " vocab=" << mc.vocab_size << ", " << steps << " timed steps, "
+              << world.describe() << " x " << omp_get_max_threads() << " threads\n";
+  std::vector<std::string> header = {"encoder", "tokens/s", "ms/step", "GFLOP/s", "step time vs none"};
+  if (world.size() > 1) header.push_back("comm ms/step");
+  TextTable table(header);
   double none_ms = 0;
   std::vector<std::pair<std::string, BenchResult>> results;
+  long parameters = 0;
   for (const auto& name : names) {
-    const BenchResult r = bench_one(name, mc, B, T, steps, warmup);
+    const BenchResult r = bench_one(name, mc, B, T, steps, warmup, world);
     if (name == "none") none_ms = r.ms_per_step;
     results.emplace_back(name, r);
+    if (parameters == 0) parameters = long(Transformer(mc, bench_encoder(name, mc, T)).params().count());
   }
-  for (const auto& [name, r] : results)
-    table.add({name, fixed(r.tokens_per_second, 0), fixed(r.ms_per_step, 2), fixed(r.gflops, 2),
-               none_ms > 0 ? fixed(r.ms_per_step / none_ms, 2) + "x" : "-"});
+  if (!lead) return 0;
+  for (const auto& [name, r] : results) {
+    std::vector<std::string> row = {name, fixed(r.tokens_per_second, 0), fixed(r.ms_per_step, 2),
+                                    fixed(r.gflops, 2), none_ms > 0 ? fixed(r.ms_per_step / none_ms, 2) + "x" : "-"};
+    if (world.size() > 1) row.push_back(fixed(r.comm_ms_per_step, 2));
+    table.add(row);
+  }
   table.print(std::cout);
   std::cout << "peak resident memory: " << fixed(peak_rss_mib(), 1) << " MiB\n";
+  if (world.size() > 1 || !vm["bandwidth"].defaulted())
+    print_ring_estimate(results.front().second, parameters, world.size(), B, T,
+                        vm["bandwidth"].as<double>(), vm["latency"].as<double>());
   return 0;
 }
 

@@ -161,7 +161,19 @@ ChildProcesses::Exit ChildProcesses::wait_any() {
   siginfo_t info{};
   while (::waitid(P_ALL, 0, &info, WEXITED | WNOWAIT) != 0)
     if (errno != EINTR) throw std::runtime_error(std::string("waitid: ") + std::strerror(errno));
-  const pid_t pid = info.si_pid;
+  return reap(info.si_pid);
+}
+
+std::optional<ChildProcesses::Exit> ChildProcesses::try_wait_any() {
+  siginfo_t info{};
+  info.si_pid = 0;  // stays 0 when no child has ended (waitid with WNOHANG)
+  while (::waitid(P_ALL, 0, &info, WEXITED | WNOWAIT | WNOHANG) != 0)
+    if (errno != EINTR) throw std::runtime_error(std::string("waitid: ") + std::strerror(errno));
+  if (info.si_pid == 0) return std::nullopt;
+  return reap(info.si_pid);
+}
+
+ChildProcesses::Exit ChildProcesses::reap(pid_t pid) {
   for (std::size_t i = 0; i < g_slots; ++i)
     if (g_running[i].load() == pid) {
       g_running[i].store(0);

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,12 +40,16 @@ class ChildProcesses {
   };
   // Blocks until a child ends and reaps it. Only call while running() > 0.
   Exit wait_any();
+  // The same without blocking: nothing if no child has ended yet (for a loop that also
+  // waits for MPI messages, e.g. the distributed sweep).
+  std::optional<Exit> try_wait_any();
 
   std::size_t running() const { return running_; }
   // SIGINT or SIGTERM once one was received, else 0.
   int stop_signal() const;
 
  private:
+  Exit reap(pid_t pid);  // frees pid's slot and collects its status
   std::size_t capacity_;
   std::size_t running_ = 0;
 };

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "dist/world.h"
 #include "io/config.h"
 
 namespace {
@@ -29,7 +30,10 @@ const char* kUsage =
     "                         comparison table of results files or folders (mean ± sd over seeds)\n"
     "  bench [options]        training throughput, GFLOP/s and peak memory\n"
     "\n"
-    "  --version              print the version\n"
+    "  under mpirun/srun:     run trains each run data parallel over the ranks, sweep spreads\n"
+    "                         its runs over them, bench measures the data-parallel step\n"
+    "\n"
+    "  --version              print the version (and whether MPI is compiled in)\n"
     "  <command> --help       options of a command\n";
 
 }  // namespace
@@ -54,7 +58,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "--version") {
-    std::cout << "poslab " << POSLAB_VERSION << "\n";
+    std::cout << "poslab " << POSLAB_VERSION << "\n"
+              << (poslab::dist::mpi_compiled_in()
+                      ? "MPI: compiled in (" + poslab::dist::mpi_library_version() + ")"
+                      : std::string("MPI: not compiled in"))
+              << "\n";
     return 0;
   }
   auto it = commands.find(command);
@@ -63,13 +71,31 @@ int main(int argc, char** argv) {
                                                            "sweep, probe, report, list, bench (see poslab --help)\n";
     return 2;
   }
+  // Starts MPI only under an MPI launcher (dist/world.h); `run`, `sweep` and `bench` use
+  // it, the other commands refuse more than one rank.
+  poslab::dist::WorldSession mpi(argc, argv);
+  poslab::dist::Communicator& world = poslab::dist::world();
+  // An error on one rank of several: the others may be waiting for it in a collective, so
+  // the whole job ends here (commands agree on failures they can foresee before that).
+  const auto fail = [&](const std::string& message, int code) -> int {
+    if (world.size() > 1) {
+      std::cerr << message << " (rank " << world.rank() << " of " << world.size() << ")\n";
+      world.abort(code);  // does not return
+    }
+    std::cerr << message << "\n";
+    return code;
+  };
   try {
+    if (world.size() > 1 && command != "run" && command != "sweep" && command != "bench") {
+      if (world.rank() == 0)
+        std::cerr << "error: poslab " << command << " runs as one process; start it without "
+                  << "mpirun (only run, sweep and bench use MPI ranks)\n";
+      return 2;
+    }
     return it->second(std::vector<std::string>(argv + 2, argv + argc));
   } catch (const poslab::ConfigError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
+    return fail(std::string("error: ") + e.what(), 2);
   } catch (const std::exception& e) {
-    std::cerr << "poslab " << command << ": " << e.what() << "\n";
-    return 1;
+    return fail("poslab " + command + ": " + e.what(), 1);
   }
 }

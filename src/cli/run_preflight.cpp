@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "dist/world.h"
 #include "encoders/encoder.h"
 #include "io/temp_files.h"
 #include "model/memory_estimate.h"
@@ -131,9 +132,14 @@ void check_run_fits_in_memory(const PreparedRun& run, std::size_t available) {
   };
 
   const int train_T = task.sequence_length(task.max_train_length());
-  check(spec.train.batch_size, train_T, spec.root.child("task").child("length"),
+  // The forward runs on one micro batch of this rank's share (train/batch_gradient.h).
+  const int pieces = spec.train.micro_batches * dist::world().size();
+  const int train_B = spec.train.batch_size % pieces == 0 ? spec.train.batch_size / pieces
+                                                          : spec.train.batch_size;
+  check(train_B, train_T, spec.root.child("task").child("length"),
         "training at length " + std::to_string(task.max_train_length()) + " " +
-            shape_text("train.batch_size", spec.train.batch_size, train_T),
+            shape_text(pieces > 1 ? "train.batch_size / (ranks x micro_batches)" : "train.batch_size",
+                       train_B, train_T),
         false);
 
   const int eval_B = spec.eval.batch_size;

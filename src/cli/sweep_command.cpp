@@ -25,9 +25,13 @@
 #include "cli/child_processes.h"
 #include "cli/commands.h"
 #include "cli/options_util.h"
+#include "cli/sweep_jobs.h"
+#include "cli/sweep_ranks.h"
+#include "dist/world.h"
 #include "io/existing_result.h"
 #include "io/file_lock.h"
 #include "io/file_name.h"
+#include "io/temp_files.h"
 #include "train/checkpoint.h"
 #include "train/run.h"
 
@@ -98,14 +102,6 @@ std::vector<GridAxis> read_grid(const ConfigNode& grid) {
   return axes;
 }
 
-struct Job {
-  std::string run, suffix, results, log;
-  std::vector<std::string> sets;  // --set overrides for the child: the sweep's own, then the grid's
-  std::string resolved_yaml;      // the configuration the child will run
-  std::string point;              // "run 'x' with encoder.name=none, seed=1", for messages
-  bool stale = false;             // replaces results of another configuration
-};
-
 // Every (run, grid point), validated, each with a results path no other job shares.
 std::vector<Job> expand(const std::string& experiment, const std::vector<std::string>& cli_sets,
                         const std::vector<GridAxis>& axes, int threads, const std::string& out_dir) {
@@ -165,12 +161,6 @@ std::vector<std::unique_ptr<ExclusiveFileLock>> lock_folders(const std::vector<J
   return locks;
 }
 
-std::string describe_exit(int status) {
-  if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
-  return "status " + std::to_string(status);
-}
-
 std::string plural(std::size_t n, const std::string& one, const std::string& many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
@@ -198,7 +188,65 @@ void keep_or_remove_checkpoint(const Job& job) {
 
 }  // namespace
 
-int sweep_command(const std::vector<std::string>& args) {
+std::string describe_exit(int status) {
+  if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
+  return "status " + std::to_string(status);
+}
+
+std::vector<std::string> child_command(const std::string& self, const std::string& experiment,
+                                       const Job& job, int threads) {
+  std::vector<std::string> argv = {self, "run", experiment, "--only", job.run, "--suffix",
+                                   job.suffix, "--out", fs::path(job.results).parent_path().string(),
+                                   "--threads", std::to_string(threads), "--resume"};
+  for (const auto& s : job.sets) {
+    argv.push_back("--set");
+    argv.push_back(s);
+  }
+  return argv;
+}
+
+JobOutcome judge_child(const std::string& results, const std::string& resolved_yaml, int status,
+                       bool stopping) {
+  const bool exited_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  const ExistingResult written = inspect_existing_result(results, resolved_yaml);
+  if (written.state == ResultState::complete) return {JobOutcome::Kind::finished, ""};
+  if (written.state == ResultState::diverged) return {JobOutcome::Kind::diverged, ""};
+  if (stopping && !exited_ok) return {JobOutcome::Kind::stopped, describe_exit(status)};
+  return {JobOutcome::Kind::failed,
+          exited_ok ? "exit code 0 but its results file is " +
+                          (written.state == ResultState::missing ? "missing" : "not usable: " + written.reason)
+                    : describe_exit(status)};
+}
+
+void record_outcome(SweepTally& tally, const Job& job, const JobOutcome& outcome, int rank) {
+  const std::string name = job.run + job.suffix;
+  const std::string on = rank < 0 ? "" : " on rank " + std::to_string(rank);
+  switch (outcome.kind) {
+    case JobOutcome::Kind::finished:
+    case JobOutcome::Kind::diverged:
+      ++tally.completed;
+      tally.stale_rerun += job.stale ? 1 : 0;
+      if (outcome.kind == JobOutcome::Kind::diverged) tally.diverged.push_back(job.results);
+      std::cerr << "[sweep] finished " << name << on
+                << (outcome.kind == JobOutcome::Kind::diverged ? " (diverged)" : "") << "\n";
+      break;
+    case JobOutcome::Kind::stopped:
+      ++tally.stopped;
+      std::cerr << "[sweep] stopped " << name << on << " (" << outcome.why << ")\n";
+      break;
+    case JobOutcome::Kind::failed:
+      tally.failed.push_back(name + " (" + (rank < 0 ? "" : "rank " + std::to_string(rank) + ", ") +
+                             outcome.why + "; log " + job.log + ")");
+      std::cerr << "[sweep] FAILED " << name << on << " (" << outcome.why << "; see " << job.log << ")\n";
+      break;
+  }
+}
+
+namespace {
+
+int sweep(const std::vector<std::string>& args, dist::Communicator& world,
+          SweepWorkersRelease& release_workers) {
   po::options_description options("poslab sweep options");
   std::string experiment, out_dir;
   std::vector<std::string> cli_sets;
@@ -219,7 +267,9 @@ int sweep_command(const std::vector<std::string>& args) {
     return 0;
   if (jobs < 1 || jobs > kMaxJobs)
     throw ConfigError("poslab sweep: --jobs: expected an integer from 1 to " + std::to_string(kMaxJobs));
-  if (threads <= 0) threads = std::max(1, int(std::thread::hardware_concurrency()) / jobs);
+  // The machine's cores shared by the runs of every rank on it.
+  if (threads <= 0)
+    threads = std::max(1, int(std::thread::hardware_concurrency()) / (jobs * world.local_size()));
 
   const auto base = load_experiment(experiment, cli_sets);
   const auto axes = read_grid(base.front().root.child("grid"));
@@ -257,70 +307,57 @@ int sweep_command(const std::vector<std::string>& args) {
   }
   std::cerr << "[sweep] " << all.size() << " runs, " << todo.size() << " to do"
             << (stale ? " (" + plural(stale, "stale result", "stale results") + " to re-run)" : "")
-            << ", " << jobs << " at a time, " << threads << " threads each\n";
+            << ", " << jobs << " at a time" << (world.size() > 1 ? " on each of " + std::to_string(world.size()) + " MPI ranks" : "")
+            << ", " << threads << " threads each\n";
   if (dry_run) {
     for (const auto& job : todo) std::cout << job.results << "\n";
     return 0;
   }
 
   const std::string self = fs::canonical("/proc/self/exe").string();
-  const std::size_t parallel = std::max<std::size_t>(1, std::min<std::size_t>(std::size_t(jobs), todo.size()));
-  ChildProcesses children(parallel);
-  std::map<pid_t, const Job*> running;
-  std::vector<std::string> failed;  // "name (exit code 1; log path)"
-  std::size_t next = 0, completed = 0, stopped = 0, stale_rerun = 0;
-  while (true) {
-    while (!children.stop_signal() && next < todo.size() && running.size() < parallel) {
-      const Job& job = todo[next++];
-      // --resume: a run interrupted earlier (SIGINT/SIGTERM wrote its checkpoint) continues
-      // where it stopped instead of starting over.
-      std::vector<std::string> argv = {self, "run", experiment, "--only", job.run, "--suffix",
-                                       job.suffix, "--out", fs::path(job.results).parent_path().string(),
-                                       "--threads", std::to_string(threads), "--resume"};
-      for (const auto& s : job.sets) {
-        argv.push_back("--set");
-        argv.push_back(s);
+  SweepTally tally;
+  int stop_signal = 0;
+  if (world.size() > 1) {
+    // The runs (children of ranks on other machines too) leave temp files of other
+    // processes alone; this rank tidies each folder once, before any run starts.
+    std::set<std::string> folders;
+    for (const auto& job : todo) folders.insert(fs::path(job.results).parent_path().string());
+    for (const auto& folder : folders)
+      if (const int n = remove_stale_temp_files(folder); n > 0)
+        std::cerr << "[sweep] removed " << n << " temporary file(s) of interrupted runs from " << folder << "\n";
+    std::vector<std::vector<std::string>> commands;
+    for (const auto& job : todo) commands.push_back(child_command(self, experiment, job, threads));
+    stop_signal = hand_out_sweep_runs(world, release_workers, todo, commands, std::size_t(jobs), tally);
+  } else {
+    const std::size_t parallel = std::max<std::size_t>(1, std::min<std::size_t>(std::size_t(jobs), todo.size()));
+    ChildProcesses children(parallel);
+    std::map<pid_t, const Job*> running;
+    std::size_t next = 0;
+    while (true) {
+      while (!children.stop_signal() && next < todo.size() && running.size() < parallel) {
+        const Job& job = todo[next++];
+        running[children.start(child_command(self, experiment, job, threads), job.log)] = &job;
+        std::cerr << "[sweep] started " << job.run << job.suffix << " (log " << job.log << ")\n";
       }
-      running[children.start(argv, job.log)] = &job;
-      std::cerr << "[sweep] started " << job.run << job.suffix << " (log " << job.log << ")\n";
+      if (running.empty()) break;
+      const auto [pid, status] = children.wait_any();
+      const auto it = running.find(pid);
+      if (it == running.end()) continue;
+      const Job& job = *it->second;
+      running.erase(it);
+      record_outcome(tally, job, judge_child(job.results, job.resolved_yaml, status, children.stop_signal() != 0));
     }
-    if (running.empty()) break;
-    const auto [pid, status] = children.wait_any();
-    const auto it = running.find(pid);
-    if (it == running.end()) continue;
-    const Job& job = *it->second;
-    running.erase(it);
-
-    // The exit code alone does not decide: the file must be there, finished, of this
-    // configuration (a diverged run may exit 1 and still leave a result marked diverged).
-    const bool exited_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    const ExistingResult written = inspect_existing_result(job.results, job.resolved_yaml);
-    const bool ok = written.state == ResultState::complete || written.state == ResultState::diverged;
-    const std::string name = job.run + job.suffix;
-    if (ok) {
-      ++completed;
-      stale_rerun += job.stale ? 1 : 0;
-      if (written.state == ResultState::diverged) diverged.push_back(job.results);
-      std::cerr << "[sweep] finished " << name
-                << (written.state == ResultState::diverged ? " (diverged)" : "") << "\n";
-    } else if (children.stop_signal() && !exited_ok) {
-      ++stopped;
-      std::cerr << "[sweep] stopped " << name << " (" << describe_exit(status) << ")\n";
-    } else {
-      const std::string why =
-          exited_ok ? "exit code 0 but its results file is " +
-                          (written.state == ResultState::missing ? "missing" : "not usable: " + written.reason)
-                    : describe_exit(status);
-      failed.push_back(name + " (" + why + "; log " + job.log + ")");
-      std::cerr << "[sweep] FAILED " << name << " (" << why << "; see " << job.log << ")\n";
-    }
+    stop_signal = children.stop_signal();
   }
+  const std::size_t completed = tally.completed, stale_rerun = tally.stale_rerun, stopped = tally.stopped;
+  const std::vector<std::string>& failed = tally.failed;
+  diverged.insert(diverged.end(), tally.diverged.begin(), tally.diverged.end());
 
   std::string summary = std::to_string(completed) + " of " + std::to_string(todo.size()) + " runs completed";
   if (stale_rerun) summary += ", " + plural(stale_rerun, "stale result", "stale results") + " re-run";
   if (!diverged.empty()) summary += ", " + plural(diverged.size(), "result", "results") + " of diverged runs";
   if (!failed.empty()) summary += ", " + std::to_string(failed.size()) + " failed";
-  if (const int signal = children.stop_signal()) {
+  if (const int signal = stop_signal) {
     std::cerr << "[sweep] interrupted by " << (signal == SIGINT ? "SIGINT" : "SIGTERM") << ": " << summary
               << ", " << stopped << " stopped (no results written); run the same command again to resume\n";
   } else {
@@ -328,8 +365,32 @@ int sweep_command(const std::vector<std::string>& args) {
   }
   for (const auto& f : failed) std::cerr << "[sweep] failed: " << f << "\n";
   for (const auto& d : diverged) std::cerr << "[sweep] diverged: " << d << "\n";
-  if (const int signal = children.stop_signal()) return 128 + signal;  // as a shell reports it
+  if (const int signal = stop_signal) return 128 + signal;  // as a shell reports it
   return failed.empty() ? 0 : 1;
+}
+
+}  // namespace
+
+int sweep_command(const std::vector<std::string>& args) {
+  dist::Communicator& world = dist::world();
+  if (world.size() == 1) {
+    SweepWorkersRelease none(world);
+    return sweep(args, world, none);
+  }
+  // An MPI sweep: rank 0 runs this command and hands the runs out; the other ranks start
+  // the children it sends them (cli/sweep_ranks.h).
+  if (world.rank() != 0) return serve_sweep_runs(world);
+  SweepWorkersRelease release_workers(world);
+  try {
+    return sweep(args, world, release_workers);
+  } catch (const std::exception& e) {
+    if (release_workers.started()) throw;  // runs are out: the job must end on every rank
+    // Nothing was handed out: the other ranks are told to stop (SHUTDOWN), and this rank
+    // ends as a local sweep would, with one message.
+    const bool config = dynamic_cast<const ConfigError*>(&e) != nullptr;
+    std::cerr << (config ? "error: " : "poslab sweep: ") << e.what() << "\n";
+    return config ? 2 : 1;
+  }
 }
 
 }  // namespace poslab::cli

@@ -781,6 +781,9 @@ std::vector<OptionSpec> train_options() {
   const TrainSpec d;
   return {{"steps", Type::Int, text_of(d.steps), "optimiser steps", 1, kMaxSteps},
           {"batch_size", Type::Int, text_of(d.batch_size), "sequences per step", 1, kMaxBatch},
+          {"micro_batches", Type::Int, text_of(d.micro_batches),
+           "gradient accumulation: pieces of the batch run one after another (divides batch_size)",
+           1, kMaxBatch},
           {"lr", Type::Float, text_of(d.lr), "peak learning rate (> 0)", 0},
           {"min_lr_ratio", Type::Float, text_of(d.min_lr_ratio), "final lr / peak lr (cosine)", 0, 1},
           {"warmup_steps", Type::Int, text_of(d.warmup_steps), "linear warmup steps", 0,
@@ -854,6 +857,11 @@ TrainSpec parse_train(const ConfigNode& node) {
   TrainSpec t;
   t.steps = o.get_int("steps");
   t.batch_size = o.get_int("batch_size");
+  t.micro_batches = o.get_int("micro_batches");
+  if (t.batch_size % t.micro_batches != 0)
+    o.node("micro_batches").fail("expected a divisor of train.batch_size (" +
+                                 std::to_string(t.batch_size) + "), got " +
+                                 std::to_string(t.micro_batches));
   t.lr = o.get_float("lr");
   t.min_lr_ratio = o.get_float("min_lr_ratio");
   t.warmup_steps = o.get_int("warmup_steps");

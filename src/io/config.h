@@ -149,6 +149,9 @@ struct ModelSpec {
 struct TrainSpec {
   int steps = 1000;
   int batch_size = 32;
+  // Gradient accumulation: each rank's share of the batch is split into this many micro
+  // batches, run one after another, their gradients summed in order; one optimizer step.
+  int micro_batches = 1;
   double lr = 1e-3;
   double min_lr_ratio = 0.1;  // cosine decays to lr * min_lr_ratio
   int warmup_steps = 100;

@@ -73,6 +73,8 @@ void write_results(const std::string& path, const RunRecord& r) {
   w.attr("/", "seed", std::int64_t(r.seed));
   w.attr("/", "parameter_count", std::int64_t(r.parameter_count));
   w.attr("/", "threads", std::int64_t(r.threads));
+  w.attr("/", "ranks", std::int64_t(r.ranks));
+  if (r.ranks > 1) w.attr("/", "communication_seconds", r.communication_seconds);
   w.attr("/", "status", r.status);
   if (!r.status_detail.empty()) w.attr("/", "status_detail", r.status_detail);
   w.attr("/", "skipped_steps", std::int64_t(r.skipped_steps));

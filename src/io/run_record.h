@@ -39,6 +39,8 @@ struct RunRecord {
   std::string status = "complete", status_detail;
   int skipped_steps = 0;  // train.on_nonfinite: skip_step
   int threads = 1;
+  int ranks = 1;                      // MPI ranks that trained it (data parallel)
+  double communication_seconds = 0;   // of training, in gradient reductions (ranks > 1)
   // /train/, one entry per log step
   std::vector<double> step, loss, lr, grad_norm, tokens_per_second, elapsed_seconds;
   EvalSeries eval;                        // /eval/

@@ -291,10 +291,11 @@ double Transformer::loss(const std::int32_t* targets, const std::uint8_t* mask,
                                correct ? correct->data() : nullptr);
 }
 
-void Transformer::backward(const std::int32_t* targets, const std::uint8_t* mask) {
+void Transformer::backward(const std::int32_t* targets, const std::uint8_t* mask,
+                           long scored_tokens) {
   require_training_forward("backward");
   const int N = B_ * T_, D = config_.d_model, F = config_.d_ff, V = config_.vocab_size;
-  cross_entropy_backward(dlogits_.data(), logits_.data(), targets, mask, N, V);
+  cross_entropy_backward(dlogits_.data(), logits_.data(), targets, mask, N, V, scored_tokens);
 
   // logits = lnf · headᵀ
   std::fill(dtmp_.begin(), dtmp_.end(), Real(0));

@@ -54,8 +54,10 @@ class Transformer {
   double loss(const std::int32_t* targets, const std::uint8_t* mask,
               std::vector<std::uint8_t>* correct = nullptr,
               RealBuffer* position_loss = nullptr);
-  // Accumulates dLoss/dparams (for the loss above) into params().grads().
-  void backward(const std::int32_t* targets, const std::uint8_t* mask);
+  // Accumulates dLoss/dparams (for the loss above) into params().grads(). With
+  // scored_tokens > 0 the loss is taken as Σ(token losses) / scored_tokens instead of the
+  // mean over this batch: the share of a larger batch of that many scored tokens.
+  void backward(const std::int32_t* targets, const std::uint8_t* mask, long scored_tokens = 0);
 
   // Cached activations of the last forward(), for probes:
   // hidden state entering layer l (l = 0..layers; l = layers is the final residual stream).

@@ -2,13 +2,18 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
+#include "dist/collectives.h"
+#include "dist/world.h"
 #include "encoders/encoder.h"
 #include "train/adamw.h"
+#include "train/batch_gradient.h"
 #include "train/checkpoint.h"
 #include "train/metrics.h"
 
@@ -115,12 +120,45 @@ void load_trained_parameters(const PreparedRun& run, Transformer& variant_model)
   variant_model.params().values() = run.model->params().values();
 }
 
+namespace {
+
+// One evaluation batch's contribution to the metrics, as doubles so that ranks can send
+// it: [sequence length, MetricSums fields..., per bucket (loss sum, tokens)...].
+constexpr std::size_t kBatchHeader = 6;
+
+std::vector<double> batch_contribution(int T, const MetricSums& m, const PositionProfile& p) {
+  std::vector<double> v = {double(T), m.loss_sum, double(m.scored_tokens), double(m.correct_tokens),
+                           double(m.examples), double(m.exact_examples)};
+  for (std::size_t k = 0; k < p.loss_sum.size(); ++k) {
+    v.push_back(p.loss_sum[k]);
+    v.push_back(p.tokens[k]);
+  }
+  return v;
+}
+
+// Adds one batch's contribution exactly as MetricSums::add and PositionProfile::add would
+// have (they add one per-batch total each), so the order of batches alone fixes the bits.
+void add_contribution(const double* v, MetricSums& sums, PositionProfile& profile) {
+  sums.loss_sum += v[1];
+  sums.scored_tokens += long(v[2]);
+  sums.correct_tokens += long(v[3]);
+  sums.examples += long(v[4]);
+  sums.exact_examples += long(v[5]);
+  for (std::size_t k = 0; k < profile.loss_sum.size(); ++k) {
+    profile.loss_sum[k] += v[kBatchHeader + 2 * k];
+    profile.tokens[k] += v[kBatchHeader + 2 * k + 1];
+  }
+}
+
+}  // namespace
+
 void evaluate_length(PreparedRun& run, const Task& task, int length, EvalSeries& out) {
-  evaluate_length(run, *run.model, task, length, out);
+  dist::SingleProcess one;
+  evaluate_length(run, *run.model, task, length, out, one);
 }
 
 void evaluate_length(PreparedRun& run, Transformer& model, const Task& task, int length,
-                     EvalSeries& out) {
+                     EvalSeries& out, dist::Communicator& comm) {
   const RunSpec& spec = run.spec;
   // The task as trained keeps its historical stream name; each variant that changes the
   // task has its own, and an encoder-only variant reads the as-trained batches (paired).
@@ -129,23 +167,42 @@ void evaluate_length(PreparedRun& run, Transformer& model, const Task& task, int
     if (v.name == out.variant) same_task = v.same_task;
   const std::string stream = same_task ? "eval/" : "eval/" + out.variant + "/";
   Rng rng = Rng::derive(spec.seed, stream + std::to_string(length));
-  MetricSums sums;
-  int T = 0;
   std::vector<std::uint8_t> correct;
   RealBuffer position_loss;
   // Buckets up to the longest sequence this length can give (batches may be padded less).
-  PositionProfile profile(task.sequence_length(length));
+  const int longest = task.sequence_length(length);
+  // This rank's batches (i mod ranks = rank), their contributions one after another.
+  std::vector<double> mine;
   for (int i = 0; i < spec.eval.batches; ++i) {
-    Batch batch = task.make_batch(rng, Split::Eval,
-                                  eval_batch_size(spec.eval, task.sequence_length(length)),
-                                  length, length);
-    T = batch.seq_len;
+    // Every rank draws every batch: the stream is sequential, so batch i needs the ones before.
+    Batch batch = task.make_batch(rng, Split::Eval, eval_batch_size(spec.eval, longest), length, length);
+    if (i % comm.size() != comm.rank()) continue;
     // Streaming attention: memory linear in the length, so long lengths can be evaluated.
     model.forward_inference(batch.inputs.data(), batch.batch_size, batch.seq_len);
     const double loss = model.loss(batch.targets.data(), batch.loss_mask.data(), &correct,
                                         &position_loss);
+    MetricSums sums;
+    PositionProfile profile(longest);
     sums.add(loss, correct, batch.loss_mask, batch.batch_size, batch.seq_len);
     profile.add(position_loss.data(), batch.loss_mask.data(), batch.batch_size, batch.seq_len);
+    const std::vector<double> v = batch_contribution(batch.seq_len, sums, profile);
+    mine.insert(mine.end(), v.begin(), v.end());
+  }
+  const std::string bytes(reinterpret_cast<const char*>(mine.data()), mine.size() * sizeof(double));
+  const std::vector<std::string> parts = comm.gather(bytes, 0);
+  if (comm.rank() != 0) return;
+
+  MetricSums sums;
+  PositionProfile profile(longest);
+  const std::size_t width = kBatchHeader + 2 * profile.loss_sum.size();
+  int T = 0;
+  for (int i = 0; i < spec.eval.batches; ++i) {  // in batch order, whichever rank made it
+    const std::string& part = parts[std::size_t(i % comm.size())];
+    const std::size_t at = std::size_t(i / comm.size()) * width * sizeof(double);
+    std::vector<double> v(width);
+    std::memcpy(v.data(), part.data() + at, width * sizeof(double));
+    T = int(v[0]);
+    add_contribution(v.data(), sums, profile);
   }
   out.by_position.push_back({profile.bucket_start, profile.bucket_end, profile.mean_loss(),
                              profile.tokens});
@@ -186,7 +243,15 @@ void fill_not_evaluated(EvalSeries& e, const std::vector<int>& lengths) {
 RunRecord train_and_evaluate(PreparedRun& run, const TrainOptions& options) {
   const RunSpec& spec = run.spec;
   const TrainSpec& ts = spec.train;
-  if (ts.threads > 0) omp_set_num_threads(ts.threads);
+  dist::Communicator& comm = options.comm ? *options.comm : dist::world();
+  int threads = ts.threads;
+  if (threads == 0 && comm.size() > 1) {
+    // The ranks on a machine share its cores; rank 0's count for all (thread counts change
+    // the rounding, and the ranks must compute alike).
+    threads = std::max(1, omp_get_num_procs() / comm.local_size());
+    comm.broadcast(&threads, sizeof threads, 0);
+  }
+  if (threads > 0) omp_set_num_threads(threads);
 
   RunRecord record;
   record.experiment_name = spec.experiment_name;
@@ -203,11 +268,31 @@ RunRecord train_and_evaluate(PreparedRun& run, const TrainOptions& options) {
   Transformer& model = *run.model;
   ParameterSet& params = model.params();
   AdamW optimizer(params, AdamWConfig{ts.beta1, ts.beta2, ts.eps, ts.weight_decay});
+  const bool distributed = comm.size() > 1;
+  BatchGradientComputer gradient(comm, ts.micro_batches);
+  record.ranks = comm.size();
   TrainLoopState state;
   state.batch_rng = Rng::derive(spec.seed, "train");
   const bool checkpointing = !options.checkpoint_path.empty();
-  if (checkpointing && options.resume && std::filesystem::exists(options.checkpoint_path))
-    read_checkpoint(options.checkpoint_path, spec, state, params, optimizer, record);
+  if (checkpointing && options.resume && std::filesystem::exists(options.checkpoint_path)) {
+    if (!distributed) {
+      read_checkpoint(options.checkpoint_path, spec, state, params, optimizer, record);
+    } else {  // every rank reads it; all go on only if all could
+      std::string failure;
+      bool config_error = false;
+      try {
+        read_checkpoint(options.checkpoint_path, spec, state, params, optimizer, record);
+      } catch (const ConfigError& e) {
+        failure = e.what();
+        config_error = true;
+      } catch (const std::exception& e) {
+        failure = e.what();
+      }
+      const dist::Agreement verdict = dist::agree(comm, failure);
+      if (!verdict.failure.empty())
+        throw RanksFailed(verdict.failure, verdict.all_failed && config_error ? 2 : 1);
+    }
+  }
 
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
@@ -241,13 +326,15 @@ RunRecord train_and_evaluate(PreparedRun& run, const TrainOptions& options) {
   };
 
   for (int step = state.next_step; step < ts.steps; ++step) {
+    // Every rank draws the whole batch (the same examples as one process would) and
+    // computes its share of the gradient; see train/batch_gradient.h.
     Batch batch = run.task->make_batch(state.batch_rng, Split::Train, ts.batch_size,
                                        run.task->min_train_length(),
                                        run.task->max_train_length());
-    model.forward(batch.inputs.data(), batch.batch_size, batch.seq_len);
-    const double loss = model.loss(batch.targets.data(), batch.loss_mask.data());
-    params.zero_grads();
-    model.backward(batch.targets.data(), batch.loss_mask.data());
+    const int local_stop = options.stop_signal ? int(*options.stop_signal) : 0;
+    const BatchGradient step_gradient = gradient.compute(model, batch, local_stop);
+    const double loss = step_gradient.loss;
+    record.communication_seconds += step_gradient.comm_seconds;
     const double grad_norm = clip_grad_norm(params, ts.grad_clip);
     const double lr = learning_rate(step, ts.steps, ts.warmup_steps, ts.lr, ts.min_lr_ratio,
                                     ts.schedule == "cosine");
@@ -283,17 +370,26 @@ RunRecord train_and_evaluate(PreparedRun& run, const TrainOptions& options) {
     if (((step + 1) % ts.log_every == 0 || last) && state.window_steps > 0)
       log_window(step + 1, lr, grad_norm);
     if (!checkpointing) continue;
-    const int signal = options.stop_signal ? int(*options.stop_signal) : 0;
+    // Several ranks stop at the step they agreed on; one process reads its flag now.
+    const int signal = distributed ? step_gradient.stop_signal
+                                   : (options.stop_signal ? int(*options.stop_signal) : 0);
     const bool due = spec.output.checkpoint_every > 0 &&
                      (step + 1) % spec.output.checkpoint_every == 0 && !last;
     if (signal != 0 || due) {
       TrainLoopState snapshot = state;
       snapshot.elapsed_before += seconds_since(start);
-      write_checkpoint(options.checkpoint_path, spec, snapshot, params, optimizer, record);
+      if (comm.rank() == 0)  // the ranks' states are identical: one file, on the shared disk
+        write_checkpoint(options.checkpoint_path, spec, snapshot, params, optimizer, record);
       if (signal != 0) throw TrainingInterrupted(signal, step + 1, options.checkpoint_path);
     }
   }
   record.skipped_steps = state.skipped_steps;
+  // Every rank took the same steps from the same gradients; a difference here means the
+  // ranks do not compute alike (another binary or thread count on some node).
+  if (distributed && !dist::same_on_all_ranks(comm, params.values().data(),
+                                              params.values().size() * sizeof(Real)))
+    throw std::runtime_error("the MPI ranks' parameters differ after training; run every rank with "
+                             "the same poslab binary and train.threads");
 
   if (record.status == "diverged") {
     fill_not_evaluated(record.eval, run.eval_lengths);
@@ -308,7 +404,7 @@ RunRecord train_and_evaluate(PreparedRun& run, const TrainOptions& options) {
     return record;
   }
 
-  for (int L : run.eval_lengths) evaluate_length(run, *run.task, L, record.eval);
+  for (int L : run.eval_lengths) evaluate_length(run, model, *run.task, L, record.eval, comm);
   for (std::size_t i = 0; i < run.eval_variants.size(); ++i) {
     EvalSeries series;
     series.variant = spec.eval.variants[i].name;
@@ -316,7 +412,8 @@ RunRecord train_and_evaluate(PreparedRun& run, const TrainOptions& options) {
     Transformer* variant_model = run.eval_variant_models[i].get();
     if (variant_model) load_trained_parameters(run, *variant_model);
     Transformer& reader = variant_model ? *variant_model : model;
-    for (int L : run.eval_lengths) evaluate_length(run, reader, *run.eval_variants[i], L, series);
+    for (int L : run.eval_lengths)
+      evaluate_length(run, reader, *run.eval_variants[i], L, series, comm);
     record.eval_variants.push_back(std::move(series));
   }
   for (std::size_t i = 0; i < record.eval.loss.size(); ++i)
@@ -326,6 +423,7 @@ RunRecord train_and_evaluate(PreparedRun& run, const TrainOptions& options) {
                              std::to_string(int(record.eval.length[i]));
       break;
     }
+  if (comm.rank() != 0) return record;  // rank 0 holds the metrics and writes the file
   record.encoder_arrays = model.encoder().describe();
   if (!run.probes.empty() && record.status == "complete") record.probes = run_probes(run.probes, collect_probe_input(run, record));
   if (spec.output.checkpoint) record.model_params = parameters_as_arrays(params);

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "dist/communicator.h"
 #include "io/config.h"
 #include "io/run_record.h"
 #include "model/transformer.h"
@@ -48,6 +49,10 @@ struct TrainOptions {
   // Polled after every step; when it becomes non-zero (a signal number), the step is
   // finished, a checkpoint written, and TrainingInterrupted thrown.
   const volatile std::sig_atomic_t* stop_signal = nullptr;
+  // The ranks that train this run together (data parallel); nullptr = dist::world().
+  // Rank 0 alone writes checkpoints and runs the probes; every rank returns the record,
+  // complete only on rank 0 (the caller writes it there).
+  dist::Communicator* comm = nullptr;
 };
 
 // Thrown when training stopped on a signal after writing its checkpoint.
@@ -57,6 +62,14 @@ struct TrainingInterrupted : std::runtime_error {
   TrainingInterrupted(int sig, int at_step, std::string path)
       : std::runtime_error("interrupted at step " + std::to_string(at_step)),
         signal_number(sig), step(at_step), checkpoint(std::move(path)) {}
+};
+
+// Thrown alike on every MPI rank when the ranks agreed that a step failed (a checkpoint
+// that cannot be resumed, on some rank or all): the caller reports it once, from rank 0,
+// and exits with exit_code (2: every rank failed with a configuration error, else 1).
+struct RanksFailed : std::runtime_error {
+  int exit_code;
+  RanksFailed(const std::string& message, int code) : std::runtime_error(message), exit_code(code) {}
 };
 
 // Trains, evaluates, runs the probes and fills a RunRecord (writing it is the caller's).
@@ -72,10 +85,12 @@ inline RunRecord train_and_evaluate(PreparedRun& run, const ProgressFn& progress
 
 // Evaluates the model on `task` (the run's task or one of its eval variants) at one task
 // length; appends one entry to each metric of `out`.
+// With several ranks in `comm`, the evaluation batches are shared among them (batch i on
+// rank i mod N) and the metrics summed on rank 0 in batch order, so that `out` there is
+// bit-identical to one process's; other ranks' `out` is left unchanged.
 void evaluate_length(PreparedRun& run, const Task& task, int length, EvalSeries& out);
-// The same with another model of the same shape (an encoder variant).
 void evaluate_length(PreparedRun& run, Transformer& model, const Task& task, int length,
-                     EvalSeries& out);
+                     EvalSeries& out, dist::Communicator& comm);
 // Copies the trained model's parameters into an encoder variant's model.
 void load_trained_parameters(const PreparedRun& run, Transformer& variant_model);
 

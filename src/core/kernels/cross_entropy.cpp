@@ -40,8 +40,8 @@ double cross_entropy_forward(const Real* logits, const std::int32_t* targets,
 }
 
 void cross_entropy_backward(Real* dlogits, const Real* logits, const std::int32_t* targets,
-                            const std::uint8_t* mask, int N, int V) {
-  const int count = count_mask(mask, N);
+                            const std::uint8_t* mask, int N, int V, long scored_tokens) {
+  const long count = scored_tokens > 0 ? scored_tokens : count_mask(mask, N);
   const Real scale = count > 0 ? Real(1) / Real(count) : Real(0);
 #pragma omp parallel for schedule(static)
   for (int n = 0; n < N; ++n) {

@@ -44,8 +44,10 @@ void softmax_rows_backward(Real* ds, const Real* p, const Real* dp, int T, bool 
 double cross_entropy_forward(const Real* logits, const std::int32_t* targets,
                              const std::uint8_t* mask, int N, int V, Real* position_loss,
                              std::uint8_t* correct);
-// dlogits = (softmax(logits) − onehot(target)) · mask / count(mask)   (overwrites)
+// dlogits = (softmax(logits) − onehot(target)) · mask / count   (overwrites)
+// count = count(mask), or `scored_tokens` when > 0: the scored tokens of the whole batch
+// when these N positions are one micro batch of it (gradient accumulation).
 void cross_entropy_backward(Real* dlogits, const Real* logits, const std::int32_t* targets,
-                            const std::uint8_t* mask, int N, int V);
+                            const std::uint8_t* mask, int N, int V, long scored_tokens = 0);
 
 }  // namespace poslab::kernels
