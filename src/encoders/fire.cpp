@@ -1,0 +1,293 @@
+// fire (Li et al. ICLR 2024, "Functional Interpolation for Relative Positions Improves
+// Long Context Transformers"): a learned function of the relative distance, normalised by
+// the query position, added to the attention logits:
+//   logits[b,h,i,j] += f_θ(ψ(i - j) / ψ(max(L, i)))_h,     ψ(x) = log(c·x + 1)
+//   f_θ(x) = W2 ReLU(W1 x + b1)                             (1 → hidden → H)
+// Dividing by ψ(i) maps every query's distances into [0, 1] ("progressive interpolation"),
+// so a longer sequence is read as a finer grid on the same interval; the threshold L keeps
+// short contexts (i < L) from being stretched. c and L are learned, kept positive as
+//   c = c_init · exp(ρ_c),   L = L_init · exp(ρ_L),   ρ initialised 0 (so c, L start at the
+// configured values), not weight-decayed.
+// Bidirectional models use |i - j| in ψ (the paper's formula is for causal attention); the
+// normaliser stays max(L, i), so a key after its query can read inputs above 1.
+//
+// Parameters per layer ("encoder.layers.{l}."): fc1.weight [hidden, 1] N(0, 1),
+// fc1.bias [hidden] N(0, 1) (so the ReLU kinks fall inside [0, 1] at initialisation),
+// fc2.weight [H, hidden] N(0, 1/sqrt(hidden)), log_c [1], log_L [1]; none weight-decayed.
+// Count per layer: hidden·(H + 2) + 2. (No output bias: a constant per head shifts every
+// logit of a row alike, which the softmax ignores — its gradient is exactly 0.)
+// Acts in score_bias only; defined for any length.
+//
+// Cost: the MLP runs once per distinct input, not per (b, h, i, j): every query i < L
+// shares the normaliser ψ(L), so its rows read one shared list of distances r = 0, 1, ...;
+// each query i >= L has its own normaliser and its own list r = 0..i (bidirectional:
+// 0..max(i, T-1-i)). These inputs x [E] go through the MLP as two GEMMs ([E, hidden] and
+// [E, H]) shared by the whole batch and all heads; the logits then gather from out [H, E].
+// Backward sums dlogits into dout [H, E] (each head by one thread, batches in order: no
+// dependence on the thread count), then runs the MLP backward as GEMMs and chains dx into
+// ρ_c and ρ_L:
+//   ∂x/∂c = (r/(1+cr))/ψ(n) - ψ(r)(n/(1+cn))/ψ(n)²,   ∂x/∂n = -ψ(r)(c/(1+cn))/ψ(n)²
+// (n = max(L, i); the second only where n = L), ∂c/∂ρ_c = c, ∂L/∂ρ_L = L.
+//
+// Streaming tiles evaluate f_θ for one head per element (ψ of the tile's offsets once per
+// tile, ψ(n) once per row): hidden MACs per element, no table that grows with T².
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+
+#include "encoders/encoder.h"
+
+namespace poslab {
+namespace {
+
+class FireEncoder : public PositionalEncoder {
+ public:
+  FireEncoder(const Options& o, const ModelDims& dims)
+      : hidden_(o.get_int("hidden")),
+        c_init_(o.get_float("c_init")),
+        L_init_(o.get_float("L_init")),
+        heads_(dims.heads),
+        causal_(dims.causal),
+        layers_(dims.layers) {}
+
+  void declare_parameters(ParameterSet& params) override {
+    params_ = &params;
+    for (int l = 0; l < layers_; ++l) {
+      const std::string pre = "encoder.layers." + std::to_string(l) + ".";
+      LayerParams p;
+      p.w1 = params.declare(pre + "fc1.weight", {hidden_, 1}, Init::Normal, 1.0, false);
+      p.b1 = params.declare(pre + "fc1.bias", {hidden_}, Init::Normal, 1.0, false);
+      p.w2 = params.declare(pre + "fc2.weight", {heads_, hidden_}, Init::Normal,
+                            1.0 / std::sqrt(double(hidden_)), false);
+      p.log_c = params.declare(pre + "log_c", {1}, Init::Zeros, 0.0, false);
+      p.log_L = params.declare(pre + "log_L", {1}, Init::Zeros, 0.0, false);
+      layer_params_.push_back(p);
+    }
+    caches_.resize(layers_);
+  }
+
+  bool has_score_bias() const override { return true; }
+
+  void score_bias_forward(int layer, const Real* /*q*/, const Real* /*k*/, Real* logits,
+                          const AttnDims& d) override {
+    const int T = d.T, H = heads_, K = hidden_;
+    const LayerParams& p = layer_params_.at(layer);
+    Cache& c = caches_.at(layer);
+    const Scalars s = scalars(layer);
+    c.layout = make_layout(T, s.L);
+    const std::size_t E = c.layout.entries;
+    // x [E]: ψ(r)/ψ(n) for every distinct (r, n)
+    c.x.resize(E);
+    for_each_entry(c.layout, T, s.L, [&](std::size_t e, int r, double n, bool /*shared*/) {
+      c.x[e] = Real(psi(s.c, r) / psi(s.c, n));
+    });
+    // hidden [E, K] = ReLU(x W1ᵀ + b1);  out [E, H] = hidden W2ᵀ
+    c.pre.resize(E * K);
+    MapR pre(c.pre.data(), E, K);
+    pre.noalias() = CMapR(c.x.data(), E, 1) * CMapR(params_->value(p.w1), K, 1).transpose();
+    pre.rowwise() += CMapVecR(params_->value(p.b1), K).transpose();
+    c.hidden.resize(E * K);
+    MapR(c.hidden.data(), E, K) = pre.cwiseMax(Real(0));
+    out_.resize(E * H);
+    MapR out(out_.data(), E, H);
+    out.noalias() = CMapR(c.hidden.data(), E, K) * CMapR(params_->value(p.w2), H, K).transpose();
+    // Per head, contiguous: outT [H, E].
+    outT_.resize(E * H);
+    MapR(outT_.data(), H, E) = out.transpose();
+
+    const std::size_t s_block = std::size_t(T) * T;
+#pragma omp parallel for schedule(static)
+    for (int bh = 0; bh < d.B * d.H; ++bh) {
+      const Real* f = outT_.data() + std::size_t(bh % d.H) * E;
+      Real* sc = logits + bh * s_block;
+      for (int i = 0; i < T; ++i) {
+        const Real* row = f + c.layout.row_start(i);  // row[r], r = distance
+        Real* si = sc + std::size_t(i) * T;
+        const int n = d.causal ? i + 1 : T;  // masked keys are overwritten after the hook
+        for (int j = 0; j < n; ++j) si[j] += row[std::abs(i - j)];
+      }
+    }
+  }
+
+  void score_bias_backward(int layer, const Real* /*q*/, const Real* /*k*/, const Real* dlogits,
+                           Real* /*dq*/, Real* /*dk*/, const AttnDims& d) override {
+    const int T = d.T, H = heads_, K = hidden_;
+    const LayerParams& p = layer_params_.at(layer);
+    const Cache& c = caches_.at(layer);
+    const std::size_t E = c.layout.entries, s_block = std::size_t(T) * T;
+    // doutT [H, E] = Σ_b Σ_{i,j} dlogits at the entry (i, |i - j|)
+    doutT_.assign(E * H, Real(0));
+#pragma omp parallel for schedule(static)
+    for (int h = 0; h < H; ++h) {
+      Real* g = doutT_.data() + std::size_t(h) * E;
+      for (int b = 0; b < d.B; ++b) {
+        const Real* dl = dlogits + (std::size_t(b) * d.H + h) * s_block;
+        for (int i = 0; i < T; ++i) {
+          Real* row = g + c.layout.row_start(i);
+          const Real* di = dl + std::size_t(i) * T;
+          const int n = d.causal ? i + 1 : T;  // dlogits of masked keys are 0
+          for (int j = 0; j < n; ++j) row[std::abs(i - j)] += di[j];
+        }
+      }
+    }
+    const CMapR doutT(doutT_.data(), H, E);
+    const CMapR hidden(c.hidden.data(), E, K), pre(c.pre.data(), E, K);
+    // fc2: dW2 [H, K] += doutᵀ hidden
+    MapR(params_->grad(p.w2), H, K).noalias() += doutT * hidden;
+    // dpre [E, K] = (dout W2) ⊙ [pre > 0]
+    dpre_.resize(E * K);
+    MapR dpre(dpre_.data(), E, K);
+    dpre.noalias() = doutT.transpose() * CMapR(params_->value(p.w2), H, K);
+    dpre = (pre.array() > Real(0)).select(dpre, Real(0));
+    // fc1: dW1 [K, 1] += dpreᵀ x, db1 += Σ_e dpre, dx [E] = dpre W1
+    const CMapR x(c.x.data(), E, 1);
+    MapR(params_->grad(p.w1), K, 1).noalias() += dpre.transpose() * x;
+    MapR(params_->grad(p.b1), K, 1) += dpre.colwise().sum().transpose();
+    dx_.resize(E);
+    MapR(dx_.data(), E, 1).noalias() = dpre * CMapR(params_->value(p.w1), K, 1);
+    // x = ψ(r)/ψ(n) → c and L (in double, summed in entry order)
+    const Scalars s = scalars(layer);
+    double dc = 0, dL = 0;
+    for_each_entry(c.layout, T, s.L, [&](std::size_t e, int r, double n, bool shared) {
+      const double g = dx_[e];
+      if (g == 0) return;
+      const double pr = psi(s.c, r), pn = psi(s.c, n);
+      dc += g * ((r / (1 + s.c * r)) / pn - pr * (n / (1 + s.c * n)) / (pn * pn));
+      if (shared) dL += g * (-pr * (s.c / (1 + s.c * n)) / (pn * pn));
+    });
+    params_->grad(p.log_c)[0] += Real(dc * s.c);
+    params_->grad(p.log_L)[0] += Real(dL * s.L);
+  }
+
+  // State: ψ of each distance the tile spans ((rows + cols - 1) Reals: r from the tile's
+  // smallest to its largest |i - j|), then ψ(max(L, i)) per row.
+  std::size_t tile_state_size(int rows, int cols) const override {
+    return std::size_t(rows) + cols - 1 + rows;
+  }
+
+  void score_bias_tile(const AttnTile& t, Real* scores, int ld, Real* state) const override {
+    const LayerParams& p = layer_params_.at(t.layer);
+    const Scalars s = scalars(t.layer);
+    const int K = hidden_;
+    const Real* w1 = params_->value(p.w1);
+    const Real* b1 = params_->value(p.b1);
+    const Real* w2 = params_->value(p.w2) + std::size_t(t.h) * K;
+    // Distances |i - j| in this tile lie in [lo, hi].
+    const int lo_rp = t.j0 - (t.i1 - 1), hi_rp = (t.j1 - 1) - t.i0;
+    const int lo = (lo_rp <= 0 && hi_rp >= 0) ? 0 : std::min(std::abs(lo_rp), std::abs(hi_rp));
+    const int hi = std::max(std::abs(lo_rp), std::abs(hi_rp));
+    Real* psi_r = state;                            // [hi - lo + 1]
+    Real* psi_n = state + (t.rows() + t.cols() - 1);  // [rows]
+    for (int r = lo; r <= hi; ++r) psi_r[r - lo] = Real(psi(s.c, r));
+    for (int row = 0; row < t.rows(); ++row) psi_n[row] = Real(psi(s.c, normaliser(t.i0 + row, s.L)));
+    for (int row = 0; row < t.rows(); ++row) {
+      const int i = t.i0 + row, n = t.key_end(row) - t.j0;
+      Real* sc = scores + std::size_t(row) * ld;
+      for (int col = 0; col < n; ++col) {
+        const int r = std::abs(i - (t.j0 + col));
+        const Real x = psi_r[r - lo] / psi_n[row];  // in double: the materialized x exactly
+        Real f = 0;
+        for (int k = 0; k < K; ++k) f += w2[k] * std::max(Real(0), x * w1[k] + b1[k]);
+        sc[col] += f;
+      }
+    }
+  }
+
+  std::vector<NamedArray> describe() const override {
+    std::vector<NamedArray> out;
+    if (!params_) return out;
+    for (int l = 0; l < layers_; ++l) {
+      const Scalars s = scalars(l);
+      out.push_back(NamedArray{"layers." + std::to_string(l) + ".c", {s.c}, {1},
+                               "c in psi(x) = log(c x + 1)"});
+      out.push_back(NamedArray{"layers." + std::to_string(l) + ".L", {s.L}, {1},
+                               "threshold L of the normaliser psi(max(L, i))"});
+    }
+    return out;
+  }
+
+ private:
+  struct LayerParams {
+    ParameterSet::Handle w1, b1, w2, log_c, log_L;
+  };
+  struct Scalars {
+    double c, L;
+  };
+  // Where the distinct inputs live: queries i < shared_rows read entries r (normaliser L);
+  // query i >= shared_rows reads entries start[i] + r (normaliser i).
+  struct Layout {
+    int shared_rows = 0;
+    std::size_t shared_count = 0;  // entries 0 .. shared_count-1: r = entry, normaliser L
+    std::size_t entries = 0;
+    std::vector<std::size_t> start;  // [T]: first entry of row i (0 for shared rows)
+    std::size_t row_start(int i) const { return start[i]; }
+  };
+  struct Cache {
+    Layout layout;
+    RealBuffer x;       // [E]
+    RealBuffer pre;     // [E, hidden] W1 x + b1
+    RealBuffer hidden;  // [E, hidden] ReLU(pre)
+  };
+
+  static double psi(double c, double x) { return std::log1p(c * x); }
+  static double normaliser(int i, double L) { return std::max(L, double(i)); }
+
+  Scalars scalars(int layer) const {
+    const LayerParams& p = layer_params_.at(layer);
+    return {c_init_ * std::exp(double(params_->value(p.log_c)[0])),
+            L_init_ * std::exp(double(params_->value(p.log_L)[0]))};
+  }
+
+  // Largest distance query i sees.
+  int max_distance(int i, int T) const { return causal_ ? i : std::max(i, T - 1 - i); }
+
+  Layout make_layout(int T, double L) const {
+    Layout lay;
+    // i < L  <=>  i < ceil(L) for an integer i.
+    lay.shared_rows = int(std::min<double>(T, std::ceil(L)));
+    lay.start.assign(T, 0);
+    std::size_t next = 0;
+    if (lay.shared_rows > 0)  // the shared list covers the largest distance of its rows
+      for (int i = 0; i < lay.shared_rows; ++i) next = std::max<std::size_t>(next, max_distance(i, T) + 1);
+    lay.shared_count = next;
+    for (int i = lay.shared_rows; i < T; ++i) {
+      lay.start[i] = next;
+      next += max_distance(i, T) + 1;
+    }
+    lay.entries = next;
+    return lay;
+  }
+
+  // fn(entry, r, n, shared) for every entry, in entry order.
+  template <class Fn>
+  void for_each_entry(const Layout& lay, int T, double L, Fn fn) const {
+    for (std::size_t e = 0; e < lay.shared_count; ++e) fn(e, int(e), L, true);
+    for (int i = lay.shared_rows; i < T; ++i)
+      for (int r = 0; r <= max_distance(i, T); ++r) fn(lay.start[i] + r, r, double(i), false);
+  }
+
+  int hidden_;
+  double c_init_, L_init_;
+  int heads_;
+  bool causal_;
+  int layers_;
+  ParameterSet* params_ = nullptr;
+  std::vector<LayerParams> layer_params_;
+  std::vector<Cache> caches_;  // per layer: forward values the backward reads
+  // scratch shared by the layers
+  RealBuffer out_, outT_, doutT_, dpre_, dx_;
+};
+
+POSLAB_REGISTER_ENCODER(
+    FireEncoder, "fire",
+    "learned MLP of the log distance normalised by the query position, "
+    "f(psi(i-j)/psi(max(L,i))), per layer (Li et al. 2024)",
+    (std::vector<OptionSpec>{
+        {"hidden", OptionSpec::Type::Int, "32", "hidden width of the MLP 1 -> hidden -> heads", 1},
+        {"c_init", OptionSpec::Type::Float, "1.0", "initial c in psi(x) = log(c x + 1) (> 0)", 1e-12},
+        {"L_init", OptionSpec::Type::Float, "16",
+         "initial threshold L of the normaliser psi(max(L, i)) (> 0)", 1e-12}}))
+
+}  // namespace
+}  // namespace poslab
