@@ -21,11 +21,11 @@
 // Cost: the MLP runs once per distinct input, not per (b, h, i, j): every query i < L
 // shares the normaliser ψ(L), so its rows read one shared list of distances r = 0, 1, ...;
 // each query i >= L has its own normaliser and its own list r = 0..i (bidirectional:
-// 0..max(i, T-1-i)). These inputs x [E] go through the MLP as two GEMMs ([E, hidden] and
-// [E, H]) shared by the whole batch and all heads; the logits then gather from out [H, E].
-// Backward sums dlogits into dout [H, E] (each head by one thread, batches in order: no
-// dependence on the thread count), then runs the MLP backward as GEMMs and chains dx into
-// ρ_c and ρ_L:
+// 0..max(i, T-1-i)). These inputs x [E] go through the MLP once ([E, hidden], then
+// [H, E], in blocks of entries: see kBlock), shared by the whole batch and all heads; the
+// logits then gather from out [H, E]. Backward sums dlogits into dout [H, E] (each head by
+// one thread, batches in order: no dependence on the thread count), runs the MLP backward
+// in the same blocks and chains dx into ρ_c and ρ_L:
 //   ∂x/∂c = (r/(1+cr))/ψ(n) - ψ(r)(n/(1+cn))/ψ(n)²,   ∂x/∂n = -ψ(r)(c/(1+cn))/ψ(n)²
 // (n = max(L, i); the second only where n = L), ∂c/∂ρ_c = c, ∂L/∂ρ_L = L.
 //
@@ -40,6 +40,15 @@
 
 namespace poslab {
 namespace {
+
+// The MLP runs over the distinct inputs in fixed blocks of this many entries, one OpenMP
+// thread per block, with single-threaded Eigen products inside: Eigen's own threading of a
+// product called outside a parallel region spin-waits badly when the cores are shared
+// (a 40x slowdown was seen on a loaded 2-core machine), and fixed blocks make the
+// backward's reductions independent of the thread count.
+constexpr std::size_t kBlock = 512;
+using StridedMap = Eigen::Map<MatR, 0, Eigen::OuterStride<>>;
+using CStridedMap = Eigen::Map<const MatR, 0, Eigen::OuterStride<>>;
 
 class FireEncoder : public PositionalEncoder {
  public:
@@ -82,19 +91,25 @@ class FireEncoder : public PositionalEncoder {
     for_each_entry(c.layout, T, s.L, [&](std::size_t e, int r, double n, bool /*shared*/) {
       c.x[e] = Real(psi(s.c, r) / psi(s.c, n));
     });
-    // hidden [E, K] = ReLU(x W1ᵀ + b1);  out [E, H] = hidden W2ᵀ
+    // hidden [E, K] = ReLU(x W1ᵀ + b1);  outT [H, E] = W2 hiddenᵀ (per head, contiguous).
+    // Fixed blocks of entries, one thread each (see kBlock).
+    const Real* w1 = params_->value(p.w1);
+    const Real* b1 = params_->value(p.b1);
+    const CMapR W2(params_->value(p.w2), H, K);
     c.pre.resize(E * K);
-    MapR pre(c.pre.data(), E, K);
-    pre.noalias() = CMapR(c.x.data(), E, 1) * CMapR(params_->value(p.w1), K, 1).transpose();
-    pre.rowwise() += CMapVecR(params_->value(p.b1), K).transpose();
     c.hidden.resize(E * K);
-    MapR(c.hidden.data(), E, K) = pre.cwiseMax(Real(0));
-    out_.resize(E * H);
-    MapR out(out_.data(), E, H);
-    out.noalias() = CMapR(c.hidden.data(), E, K) * CMapR(params_->value(p.w2), H, K).transpose();
-    // Per head, contiguous: outT [H, E].
     outT_.resize(E * H);
-    MapR(outT_.data(), H, E) = out.transpose();
+    const int blocks = int((E + kBlock - 1) / kBlock);
+#pragma omp parallel for schedule(static)
+    for (int blk = 0; blk < blocks; ++blk) {
+      const std::size_t e0 = std::size_t(blk) * kBlock, n = std::min<std::size_t>(kBlock, E - e0);
+      Real* pre = c.pre.data() + e0 * K;
+      for (std::size_t e = 0; e < n; ++e)
+        for (int k = 0; k < K; ++k) pre[e * K + k] = c.x[e0 + e] * w1[k] + b1[k];
+      MapR hidden(c.hidden.data() + e0 * K, n, K);
+      hidden = CMapR(pre, n, K).cwiseMax(Real(0));
+      StridedMap(outT_.data() + e0, H, n, Eigen::OuterStride<>(E)).noalias() = W2 * hidden.transpose();
+    }
 
     const std::size_t s_block = std::size_t(T) * T;
 #pragma omp parallel for schedule(static)
@@ -131,21 +146,53 @@ class FireEncoder : public PositionalEncoder {
         }
       }
     }
-    const CMapR doutT(doutT_.data(), H, E);
-    const CMapR hidden(c.hidden.data(), E, K), pre(c.pre.data(), E, K);
-    // fc2: dW2 [H, K] += doutᵀ hidden
-    MapR(params_->grad(p.w2), H, K).noalias() += doutT * hidden;
-    // dpre [E, K] = (dout W2) ⊙ [pre > 0]
+    // The MLP backward in the forward's blocks: each block writes its own partial sums of
+    // dW2 [H, K], dW1 [K] and db1 [K], which are then added in block order (a fixed order,
+    // whatever the thread count).
+    const Real* w1 = params_->value(p.w1);
+    const CMapR W2(params_->value(p.w2), H, K);
+    const int blocks = int((E + kBlock - 1) / kBlock);
+    const std::size_t part = std::size_t(H) * K + 2 * K;
+    partials_.assign(std::size_t(blocks) * part, Real(0));
     dpre_.resize(E * K);
-    MapR dpre(dpre_.data(), E, K);
-    dpre.noalias() = doutT.transpose() * CMapR(params_->value(p.w2), H, K);
-    dpre = (pre.array() > Real(0)).select(dpre, Real(0));
-    // fc1: dW1 [K, 1] += dpreᵀ x, db1 += Σ_e dpre, dx [E] = dpre W1
-    const CMapR x(c.x.data(), E, 1);
-    MapR(params_->grad(p.w1), K, 1).noalias() += dpre.transpose() * x;
-    MapR(params_->grad(p.b1), K, 1) += dpre.colwise().sum().transpose();
     dx_.resize(E);
-    MapR(dx_.data(), E, 1).noalias() = dpre * CMapR(params_->value(p.w1), K, 1);
+#pragma omp parallel for schedule(static)
+    for (int blk = 0; blk < blocks; ++blk) {
+      const std::size_t e0 = std::size_t(blk) * kBlock, n = std::min<std::size_t>(kBlock, E - e0);
+      const CStridedMap dout(doutT_.data() + e0, H, n, Eigen::OuterStride<>(E));  // [H, n]
+      Real* sums = partials_.data() + std::size_t(blk) * part;
+      // fc2: dW2 += dout hidden
+      MapR(sums, H, K).noalias() = dout * CMapR(c.hidden.data() + e0 * K, n, K);
+      // dpre [n, K] = (doutᵀ W2) ⊙ [pre > 0]
+      MapR dpre(dpre_.data() + e0 * K, n, K);
+      dpre.noalias() = dout.transpose() * W2;
+      dpre = (CMapR(c.pre.data() + e0 * K, n, K).array() > Real(0)).select(dpre, Real(0));
+      // fc1: dW1 += dpreᵀ x, db1 += Σ_e dpre, dx = dpre W1
+      Real* dw1 = sums + std::size_t(H) * K;
+      Real* db1 = dw1 + K;
+      for (std::size_t e = 0; e < n; ++e) {
+        const Real* g = dpre_.data() + (e0 + e) * K;
+        const Real xe = c.x[e0 + e];
+        Real dxe = 0;
+        for (int k = 0; k < K; ++k) {
+          dw1[k] += g[k] * xe;
+          db1[k] += g[k];
+          dxe += g[k] * w1[k];
+        }
+        dx_[e0 + e] = dxe;
+      }
+    }
+    Real* gw2 = params_->grad(p.w2);
+    Real* gw1 = params_->grad(p.w1);
+    Real* gb1 = params_->grad(p.b1);
+    for (int blk = 0; blk < blocks; ++blk) {
+      const Real* sums = partials_.data() + std::size_t(blk) * part;
+      for (int hk = 0; hk < H * K; ++hk) gw2[hk] += sums[hk];
+      for (int k = 0; k < K; ++k) {
+        gw1[k] += sums[H * K + k];
+        gb1[k] += sums[H * K + K + k];
+      }
+    }
     // x = ψ(r)/ψ(n) → c and L (in double, summed in entry order)
     const Scalars s = scalars(layer);
     double dc = 0, dL = 0;
@@ -276,7 +323,7 @@ class FireEncoder : public PositionalEncoder {
   std::vector<LayerParams> layer_params_;
   std::vector<Cache> caches_;  // per layer: forward values the backward reads
   // scratch shared by the layers
-  RealBuffer out_, outT_, doutT_, dpre_, dx_;
+  RealBuffer outT_, doutT_, dpre_, dx_, partials_;
 };
 
 POSLAB_REGISTER_ENCODER(

@@ -20,10 +20,13 @@
 // Acts in score_bias only; no parameters; causal and bidirectional (symmetric in i - j);
 // defined for any length.
 //
-// The materialized forward caches the per-offset table [H, 2T-1] per length (it depends
-// on nothing else); the streaming tiles evaluate the same double expression for the
-// rows + cols - 1 offsets a tile spans (d̄/2 cosines each), so both paths add the same
-// numbers.
+// The bias depends on nothing but the length, so it is tabulated once per length: by
+// distance, [H, T] (rotate_qk_forward, which leaves q and k alone, builds it for the
+// streaming attention, whose tiles then read it; score_bias_forward builds it too), and by
+// offset, [H, 2T-1], for the materialized row slices. A tile whose distances lie beyond the
+// table (a caller that skipped both hooks) evaluates the same double expression directly,
+// d̄/2 cosines per offset, so every path adds the same numbers.
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -48,17 +51,16 @@ class SandwichEncoder : public PositionalEncoder {
     for (int h = 1; h <= heads_; ++h) ratio_.push_back(per_head ? 8.0 * h / heads_ : 1.0);
   }
 
+  // Leaves q and k alone: tabulates the bias for the attention that follows.
+  void rotate_qk_forward(int /*layer*/, Real* /*q*/, Real* /*k*/, const AttnDims& d) override {
+    ensure_tables(d.T);
+  }
+
   bool has_score_bias() const override { return true; }
 
   void score_bias_forward(int /*layer*/, const Real* /*q*/, const Real* /*k*/, Real* logits,
                           const AttnDims& d) override {
-    const int T = d.T, W = 2 * T - 1;
-    if (by_offset_T_ != T) {  // depends only on T: built once per length
-      by_offset_.resize(std::size_t(heads_) * W);
-      for (int h = 0; h < heads_; ++h)
-        for (int o = 0; o < W; ++o) by_offset_[std::size_t(h) * W + o] = Real(bias(h, o - (T - 1)));
-      by_offset_T_ = T;
-    }
+    ensure_tables(d.T);
     add_offset_bias(by_offset_.data(), logits, d);
   }
   // No parameters and no dependence on q or k: backward has nothing to add.
@@ -67,7 +69,10 @@ class SandwichEncoder : public PositionalEncoder {
 
   void score_bias_tile(const AttnTile& t, Real* scores, int ld, Real* state) const override {
     const int first = t.j0 - (t.i1 - 1), last = (t.j1 - 1) - t.i0;
-    for (int rp = first; rp <= last; ++rp) state[rp - first] = Real(bias(t.h, rp));
+    const int far = std::max(std::abs(first), std::abs(last));
+    const Real* table = by_distance_.data() + std::size_t(t.h) * table_T_;
+    for (int rp = first; rp <= last; ++rp)
+      state[rp - first] = far < table_T_ ? table[std::abs(rp)] : Real(bias(t.h, rp));
     add_tile_offset_bias(t, state, scores, ld);
   }
 
@@ -94,7 +99,21 @@ class SandwichEncoder : public PositionalEncoder {
   }
 
  private:
-  // In double, the one expression both paths round. cos is even: the sign of rp is moot.
+  // by_distance_ [H, T] and by_offset_ [H, 2T-1] for length T, built once per length.
+  void ensure_tables(int T) {
+    if (table_T_ == T) return;
+    const int W = 2 * T - 1;
+    by_distance_.resize(std::size_t(heads_) * T);
+    by_offset_.resize(std::size_t(heads_) * W);
+    for (int h = 0; h < heads_; ++h) {
+      for (int r = 0; r < T; ++r) by_distance_[std::size_t(h) * T + r] = Real(bias(h, r));
+      for (int o = 0; o < W; ++o)
+        by_offset_[std::size_t(h) * W + o] = by_distance_[std::size_t(h) * T + std::abs(o - (T - 1))];
+    }
+    table_T_ = T;
+  }
+
+  // In double, the one expression every path rounds. cos is even: the sign of rp is moot.
   double bias(int h, int rp) const {
     const double x = std::abs(rp) / ratio_[h];
     double sum = 0;
@@ -106,8 +125,9 @@ class SandwichEncoder : public PositionalEncoder {
   int heads_, dim_ = 0;
   std::vector<double> frequency_;  // [dim/2]
   std::vector<double> ratio_;      // [H]
-  RealBuffer by_offset_;           // [H, 2T-1] for the last T seen
-  int by_offset_T_ = -1;
+  RealBuffer by_distance_;         // [H, T] for T = table_T_
+  RealBuffer by_offset_;           // [H, 2T-1]
+  int table_T_ = 0;
 };
 
 POSLAB_REGISTER_ENCODER(
