@@ -29,8 +29,11 @@
 //   ∂x/∂c = (r/(1+cr))/ψ(n) - ψ(r)(n/(1+cn))/ψ(n)²,   ∂x/∂n = -ψ(r)(c/(1+cn))/ψ(n)²
 // (n = max(L, i); the second only where n = L), ∂c/∂ρ_c = c, ∂L/∂ρ_L = L.
 //
-// Streaming tiles evaluate f_θ for one head per element (ψ of the tile's offsets once per
-// tile, ψ(n) once per row): hidden MACs per element, no table that grows with T².
+// Streaming tiles: ψ of the tile's distances once per tile and ψ(n) once per row (tile
+// state); f_θ for one head is evaluated as the piecewise-linear function it is (a ReLU MLP
+// of a scalar: see Pieces), rebuilt from the current weights by rotate_qk_forward — which
+// leaves q and k alone and runs just before each layer's streaming attention — and by
+// score_bias_forward. No table grows with T².
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -74,12 +77,20 @@ class FireEncoder : public PositionalEncoder {
       layer_params_.push_back(p);
     }
     caches_.resize(layers_);
+    pieces_.assign(layers_, std::vector<Pieces>(heads_));
+  }
+
+  // Leaves q and k alone: rebuilds the layer's piecewise-linear f_θ for the streaming
+  // tiles of the attention that follows (they call no materialized score hook).
+  void rotate_qk_forward(int layer, Real* /*q*/, Real* /*k*/, const AttnDims& /*d*/) override {
+    build_pieces(layer);
   }
 
   bool has_score_bias() const override { return true; }
 
   void score_bias_forward(int layer, const Real* /*q*/, const Real* /*k*/, Real* logits,
                           const AttnDims& d) override {
+    build_pieces(layer);
     const int T = d.T, H = heads_, K = hidden_;
     const LayerParams& p = layer_params_.at(layer);
     Cache& c = caches_.at(layer);
@@ -214,12 +225,8 @@ class FireEncoder : public PositionalEncoder {
   }
 
   void score_bias_tile(const AttnTile& t, Real* scores, int ld, Real* state) const override {
-    const LayerParams& p = layer_params_.at(t.layer);
     const Scalars s = scalars(t.layer);
-    const int K = hidden_;
-    const Real* w1 = params_->value(p.w1);
-    const Real* b1 = params_->value(p.b1);
-    const Real* w2 = params_->value(p.w2) + std::size_t(t.h) * K;
+    const Pieces& f = pieces_.at(t.layer).at(t.h);
     // Distances |i - j| in this tile lie in [lo, hi].
     const int lo_rp = t.j0 - (t.i1 - 1), hi_rp = (t.j1 - 1) - t.i0;
     const int lo = (lo_rp <= 0 && hi_rp >= 0) ? 0 : std::min(std::abs(lo_rp), std::abs(hi_rp));
@@ -234,9 +241,9 @@ class FireEncoder : public PositionalEncoder {
       for (int col = 0; col < n; ++col) {
         const int r = std::abs(i - (t.j0 + col));
         const Real x = psi_r[r - lo] / psi_n[row];  // in double: the materialized x exactly
-        Real f = 0;
-        for (int k = 0; k < K; ++k) f += w2[k] * std::max(Real(0), x * w1[k] + b1[k]);
-        sc[col] += f;
+        const std::size_t piece = std::size_t(
+            std::upper_bound(f.knots.begin(), f.knots.end(), x) - f.knots.begin());
+        sc[col] += f.slope[piece] * x + f.intercept[piece];
       }
     }
   }
@@ -270,6 +277,50 @@ class FireEncoder : public PositionalEncoder {
     std::vector<std::size_t> start;  // [T]: first entry of row i (0 for shared rows)
     std::size_t row_start(int i) const { return start[i]; }
   };
+  // f_θ for one head: Σ_k W2[h,k] ReLU(W1[k] x + b1[k]) is linear between the units' kinks
+  // -b1[k]/W1[k]; knots ascending, piece p (x in [knots[p-1], knots[p])) is
+  // slope[p]·x + intercept[p]. At a knot the unit switching on or off contributes 0, so
+  // the pieces meet, and a tile entry costs a binary search and one multiply-add instead
+  // of `hidden` of them; the result differs from the materialized sum by rounding only.
+  struct Pieces {
+    std::vector<Real> knots, slope, intercept;
+  };
+
+  void build_pieces(int layer) {
+    const LayerParams& p = layer_params_.at(layer);
+    const int K = hidden_;
+    const Real* w1 = params_->value(p.w1);
+    const Real* b1 = params_->value(p.b1);
+    const Real* w2 = params_->value(p.w2);
+    std::vector<double> knots;
+    for (int k = 0; k < K; ++k)
+      if (w1[k] != 0) knots.push_back(-double(b1[k]) / w1[k]);
+    std::sort(knots.begin(), knots.end());
+    knots.erase(std::unique(knots.begin(), knots.end()), knots.end());
+    const std::size_t m = knots.size();
+    for (int h = 0; h < heads_; ++h) {
+      Pieces& f = pieces_[layer][h];
+      f.knots.assign(knots.begin(), knots.end());
+      f.slope.assign(m + 1, 0);
+      f.intercept.assign(m + 1, 0);
+      for (std::size_t piece = 0; piece <= m; ++piece) {
+        // A point inside the piece decides which units are active there.
+        const double inside = m == 0 ? 0.0
+                              : piece == 0 ? knots[0] - 1
+                              : piece == m ? knots[m - 1] + 1
+                                           : 0.5 * (knots[piece - 1] + knots[piece]);
+        double slope = 0, intercept = 0;
+        for (int k = 0; k < K; ++k)
+          if (double(w1[k]) * inside + b1[k] > 0) {
+            slope += double(w2[h * K + k]) * w1[k];
+            intercept += double(w2[h * K + k]) * b1[k];
+          }
+        f.slope[piece] = Real(slope);
+        f.intercept[piece] = Real(intercept);
+      }
+    }
+  }
+
   struct Cache {
     Layout layout;
     RealBuffer x;       // [E]
@@ -322,6 +373,7 @@ class FireEncoder : public PositionalEncoder {
   ParameterSet* params_ = nullptr;
   std::vector<LayerParams> layer_params_;
   std::vector<Cache> caches_;  // per layer: forward values the backward reads
+  std::vector<std::vector<Pieces>> pieces_;  // [layer][head]: f_θ for the streaming tiles
   // scratch shared by the layers
   RealBuffer outT_, doutT_, dpre_, dx_, partials_;
 };
