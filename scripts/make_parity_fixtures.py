@@ -215,6 +215,12 @@ class RopeEncoder(Encoder):
     def rotate_qk(self, q, k, layer):
         T, dh = q.shape[-2], q.shape[-1]
         c = self.cfg
+        if c.get("scaling", "none") == "yarn":  # YaRN: new frequencies, q and k x (0.1 ln s + 1)
+            theta, d_rot = yarn_theta(dh, c["base"], c["rotary_dims"], c["factor"],
+                                      c["original_length"], c["alpha"], c["beta"])
+            phi = torch.arange(T, dtype=torch.float64)[:, None] * theta[None, :]
+            mag = 0.1 * math.log(c["factor"]) + 1
+            return rope_rotate(q, phi, d_rot) * mag, rope_rotate(k, phi, d_rot) * mag
         phi, d_rot = rope_angles(T, dh, c["base"], c["rotary_dims"], c["interpolation"],
                                  c["ntk_factor"])
         return rope_rotate(q, phi, d_rot), rope_rotate(k, phi, d_rot)
@@ -256,6 +262,156 @@ class CopeEncoder(Encoder):
         return cope_score(q, k, self.params[f"encoder.layers.{layer}.E"], self.cfg["p_max"])
 
 
+# --- The schemes of issue #13, each from its paper's formula (not from the C++). ---------
+
+
+class KerpleEncoder(Encoder):
+    """Kerple (Chi et al. 2022): -r1 log(1 + r2 |i-j|) or -r1 |i-j|^r2 per head, shared by
+    the layers; r1 = softplus(rho1), r2 = softplus(rho2) (log) or 2 sigmoid(rho2) (power)."""
+
+    def init_params(self):
+        H = self.dims["heads"]
+        self.params["encoder.rho1"] = randn(H, std=1.0)
+        self.params["encoder.rho2"] = randn(H, std=1.0)
+
+    def score_bias(self, q, k, layer):
+        T = q.shape[-2]
+        rho1, rho2 = self.params["encoder.rho1"], self.params["encoder.rho2"]
+        r1 = torch.log1p(torch.exp(rho1))[:, None, None]
+        dist = (torch.arange(T)[:, None] - torch.arange(T)[None, :]).abs().to(torch.float64)
+        if self.cfg.get("variant", "log") == "power":
+            r2 = (2 * torch.sigmoid(rho2))[:, None, None]
+            # |i-j|^r2 with 0^r2 = 0 and no log(0) in its gradient
+            powered = torch.where(dist > 0, dist.clamp(min=1.0)[None] ** r2, torch.zeros(()))
+            return (-r1 * powered)[None]
+        r2 = torch.log1p(torch.exp(rho2))[:, None, None]
+        return (-r1 * torch.log(1 + r2 * dist[None]))[None]
+
+
+class SandwichEncoder(Encoder):
+    """Sandwich (Chi et al. 2023): p_{i/r_h}.p_{j/r_h} - dbar/2 with p the dbar-dimensional
+    sinusoid (DESIGN.md's sin/cos pairs), r_h = 8h/H (h = 1..H) or 1."""
+
+    def score_bias(self, q, k, layer):
+        T, H = q.shape[-2], self.dims["heads"]
+        dbar = self.cfg.get("dim", 0) or self.dims["d_model"]
+        base = self.cfg.get("base", 10000.0)
+        per_head = self.cfg.get("per_head_ratio", True)
+        out = []
+        for h in range(1, H + 1):
+            ratio = 8.0 * h / H if per_head else 1.0
+            pos = torch.arange(T, dtype=torch.float64) / ratio
+            freq = base ** (-2.0 * torch.arange(dbar // 2, dtype=torch.float64) / dbar)
+            ang = pos[:, None] * freq[None, :]
+            p = torch.stack([torch.sin(ang), torch.cos(ang)], dim=-1).flatten(-2)  # [T, dbar]
+            out.append(p @ p.T - dbar / 2)
+        return torch.stack(out)[None]
+
+
+class FireEncoder(Encoder):
+    """FIRE (Li et al. 2024): f(psi(i-j)/psi(max(L, i))), psi(x) = log(c x + 1), f an MLP
+    1 -> hidden -> H (no output bias) per layer; c = c_init e^log_c, L = L_init e^log_L; |i-j| in psi."""
+
+    def init_params(self):
+        H, K = self.dims["heads"], self.cfg.get("hidden", 32)
+        for l in range(self.dims["layers"]):
+            pre = f"encoder.layers.{l}."
+            self.params[pre + "fc1.weight"] = randn(K, 1, std=1.0)
+            # Every hidden unit's kink at an input inside (0.1, 0.9): no unit is active on
+            # all of [0, 1], where it would be linear and its bias a per-row constant that
+            # the softmax ignores (an exactly-0 gradient that no relative test can compare).
+            kink = 0.1 + 0.8 * torch.rand(K)
+            self.params[pre + "fc1.bias"] = (-self.params[pre + "fc1.weight"].detach()[:, 0]
+                                             * kink).requires_grad_(True)
+            self.params[pre + "fc2.weight"] = randn(H, K)
+            self.params[pre + "log_c"] = randn(1, std=0.1)
+            self.params[pre + "log_L"] = randn(1, std=0.1)
+
+    def score_bias(self, q, k, layer):
+        T = q.shape[-2]
+        pre = f"encoder.layers.{layer}."
+        P = self.params
+        c = self.cfg.get("c_init", 1.0) * torch.exp(P[pre + "log_c"])
+        L = self.cfg.get("L_init", 16.0) * torch.exp(P[pre + "log_L"])
+        i = torch.arange(T, dtype=torch.float64)[:, None].expand(T, T)
+        j = torch.arange(T, dtype=torch.float64)[None, :].expand(T, T)
+        n = torch.maximum(i, L.expand(T, T))
+        x = torch.log(c * (i - j).abs() + 1) / torch.log(c * n + 1)  # [T, T]
+        hdn = torch.relu(x[..., None] @ P[pre + "fc1.weight"].T + P[pre + "fc1.bias"])
+        f = hdn @ P[pre + "fc2.weight"].T  # [T, T, H] (no output bias: softmax ignores it)
+        return f.permute(2, 0, 1)[None]
+
+
+def xpos_zeta(d_rot, gamma):
+    return (torch.arange(0, d_rot, 2, dtype=torch.float64) / d_rot + gamma) / (1 + gamma)
+
+
+class XposEncoder(Encoder):
+    """xPos (Sun et al. 2023): RoPE, then q_n *= zeta^(n/B), k_m *= zeta^(-m/B) per pair."""
+
+    def __init__(self, cfg, dims, causal):
+        assert causal, "xpos is causal only"
+        super().__init__(cfg, dims, causal)
+
+    def rotate_qk(self, q, k, layer):
+        T, dh = q.shape[-2], q.shape[-1]
+        c = self.cfg
+        phi, d_rot = rope_angles(T, dh, c.get("base", 10000.0), c.get("rotary_dims", 0), 1.0, 1.0)
+        zeta = xpos_zeta(d_rot, c.get("gamma", 0.4))
+        n = torch.arange(T, dtype=torch.float64)[:, None]
+        up = zeta[None, :] ** (n / c.get("scale_base", 512.0))  # [T, d_rot/2], uncentred
+        scale = torch.repeat_interleave(up, 2, dim=-1)  # the pair's two dims share it
+        ones = torch.ones(T, dh - d_rot)
+        s_q = torch.cat([scale, ones], dim=-1)
+        s_k = torch.cat([1 / scale, ones], dim=-1)
+        return rope_rotate(q, phi, d_rot) * s_q, rope_rotate(k, phi, d_rot) * s_k
+
+
+class TransformerXlEncoder(Encoder):
+    """Transformer-XL relative attention (Dai et al. 2019), per head h, scaled by 1/sqrt(dh):
+    q_i.W_R R_{i-j} + u_h.k_j + v_h.W_R R_{i-j} (q_i.k_j is the attention's own term)."""
+
+    def init_params(self):
+        D, H = self.dims["d_model"], self.dims["heads"]
+        for l in range(self.dims["layers"]):
+            pre = f"encoder.layers.{l}."
+            self.params[pre + "W_R"] = randn(D, D)
+            self.params[pre + "u"] = randn(H, D // H)
+            self.params[pre + "v"] = randn(H, D // H)
+
+    def score_bias(self, q, k, layer):
+        B, H, T, dh = q.shape
+        D = H * dh
+        pre = f"encoder.layers.{layer}."
+        W, u, v = self.params[pre + "W_R"], self.params[pre + "u"], self.params[pre + "v"]
+        rel = torch.arange(T)[:, None] - torch.arange(T)[None, :]  # [T, T]: i - j
+        # R at every signed distance, then W_R R split into heads: [T, T, H, dh]
+        R = torch.stack([sinusoid_row(float(r), D, self.cfg.get("base", 10000.0))
+                         for r in range(-(T - 1), T)])  # [2T-1, D]
+        WR = (R @ W.T)[rel + T - 1].reshape(T, T, H, dh)
+        term_b = torch.einsum("bhid,ijhd->bhij", q, WR)
+        term_c = torch.einsum("hd,bhjd->bhj", u, k)[:, :, None, :]
+        term_d = torch.einsum("hd,ijhd->hij", v, WR)[None]
+        return (term_b + term_c + term_d) / math.sqrt(dh)
+
+
+def sinusoid_row(r, d, base):
+    # DESIGN.md's sinusoid at a (possibly negative) position r: sin at even, cos at odd.
+    return torch.tensor([math.sin(r / base ** (2 * (c // 2) / d)) if c % 2 == 0
+                         else math.cos(r / base ** (2 * (c // 2) / d)) for c in range(d)])
+
+
+def yarn_theta(dh, base, rotary_dims, factor, original_length, alpha, beta):
+    """YaRN's NTK-by-parts frequencies (Peng et al. 2023)."""
+    d_rot = rotary_dims if rotary_dims > 0 else dh
+    m = torch.arange(d_rot // 2, dtype=torch.float64)
+    theta = base ** (-2.0 * m / d_rot)
+    r = original_length / (2 * math.pi / theta)  # turns over the original context
+    gamma = ((r - alpha) / (beta - alpha)).clamp(0, 1)
+    return (1 - gamma) * theta / factor + gamma * theta, d_rot
+
+
+
 ENCODERS = {
     "none": NoneEncoder,
     "sinusoidal": SinusoidalEncoder,
@@ -265,6 +421,11 @@ ENCODERS = {
     "alibi": AlibiEncoder,
     "rope": RopeEncoder,
     "cope": CopeEncoder,
+    "kerple": KerpleEncoder,
+    "sandwich": SandwichEncoder,
+    "fire": FireEncoder,
+    "xpos": XposEncoder,
+    "transformer_xl": TransformerXlEncoder,
 }
 
 
@@ -380,6 +541,22 @@ FIXTURES = [
     ("rope", "bidirectional",
      {"base": 100.0, "rotary_dims": 0, "interpolation": 1.0, "ntk_factor": 4.0}, 16, 2, True),
     ("cope", "causal", {"p_max": 3}, 16, 2, False),
+    ("kerple", "causal", {"variant": "log"}, 16, 2, False),
+    ("kerple", "bidirectional", {"variant": "power"}, 24, 3, True),
+    ("kerple_power", "causal", {"variant": "power"}, 16, 2, True),
+    ("sandwich", "causal", {"dim": 8, "base": 100.0, "per_head_ratio": True}, 16, 2, False),
+    ("sandwich", "bidirectional", {"dim": 0, "base": 10000.0, "per_head_ratio": False},
+     24, 3, True),
+    ("fire", "causal", {"hidden": 5, "c_init": 0.7, "L_init": 3.5}, 16, 2, False),
+    ("fire", "bidirectional", {"hidden": 4, "c_init": 1.3, "L_init": 2.5}, 16, 2, True),
+    ("xpos", "causal", {"gamma": 0.4, "scale_base": 4.0, "base": 100.0, "rotary_dims": 6},
+     16, 2, False),
+    ("transformer_xl", "causal", {"base": 100.0}, 16, 2, True),
+    ("transformer_xl", "bidirectional", {"base": 10000.0}, 12, 3, False),
+    ("rope_yarn", "causal",
+     {"base": 100.0, "rotary_dims": 0, "interpolation": 1.0, "ntk_factor": 1.0,
+      "scaling": "yarn", "factor": 4.0, "original_length": 16, "alpha": 1.0, "beta": 3.0},
+     16, 2, False),
 ]
 
 BASE_SEED = 20240601
@@ -397,10 +574,15 @@ def yaml_flow(d):
     return "{" + ", ".join(f"{k}: {yaml_scalar(v)}" for k, v in d.items()) + "}"
 
 
-def build_fixture(index, name, kind, opts, D, H, tied):
+# Fixtures of a second option set of one encoder are named <encoder>_<variant>_<kind>.
+FIXTURE_ENCODER = {"kerple_power": "kerple", "rope_yarn": "rope"}
+
+
+def build_fixture(index, tag, kind, opts, D, H, tied):
     torch.manual_seed(BASE_SEED + index)
     causal = kind == "causal"
     dims = {"d_model": D, "heads": H, "layers": L}
+    name = FIXTURE_ENCODER.get(tag, tag)
     enc = ENCODERS[name](opts, dims, causal)
 
     params = init_model_params(V, D, F_, L, tied)
@@ -429,7 +611,7 @@ def build_fixture(index, name, kind, opts, D, H, tied):
              "tied_embeddings": tied, "attention": kind}
     encoder = {"name": name, **opts}
     return {
-        "name": f"{name}_{kind}", "encoder": name, "kind": kind,
+        "name": f"{tag}_{kind}", "encoder": name, "kind": kind,
         "model_yaml": yaml_flow(model), "encoder_yaml": yaml_flow(encoder),
         "ids": ids, "targets": targets, "mask": mask, "params": params,
         "logits": logits.detach(), "loss": loss.detach(), "grads": grads, "enc": enc,
@@ -776,17 +958,139 @@ def self_checks():
               torch.allclose(want, got, atol=1e-12))
 
 
+def new_scheme_checks():
+    """Self-checks of the issue #13 references against the papers' formulas written out
+    again as loops, and autograd gradchecks of the learned ones."""
+    torch.manual_seed(11)
+    Tn, H = 6, 2
+    q = torch.randn(1, H, Tn, 4)
+    k = torch.randn(1, H, Tn, 4)
+
+    # Kerple: literal per-pair kernel.
+    for variant in ("log", "power"):
+        enc = KerpleEncoder({"variant": variant}, {"heads": H, "layers": 1}, True)
+        enc.init_params()
+        got = enc.score_bias(q, k, 0)[0]
+        ok = True
+        for h in range(H):
+            r1 = math.log1p(math.exp(enc.params["encoder.rho1"][h].item()))
+            p2 = enc.params["encoder.rho2"][h].item()
+            r2 = 2 / (1 + math.exp(-p2)) if variant == "power" else math.log1p(math.exp(p2))
+            for i in range(Tn):
+                for j in range(Tn):
+                    d = abs(i - j)
+                    want = -r1 * d ** r2 if variant == "power" else -r1 * math.log(1 + r2 * d)
+                    ok &= abs(got[h, i, j].item() - want) < 1e-12
+        check(f"kerple {variant} bias equals the literal kernel", ok)
+        check(f"gradcheck kerple {variant}", torch.autograd.gradcheck(
+            lambda a, b: KerpleWith(variant, a, b).score_bias(q, k, 0),
+            (enc.params["encoder.rho1"], enc.params["encoder.rho2"])))
+
+    # Sandwich: the dot product equals the cosine sum, 0 at i = j, negative elsewhere.
+    enc = SandwichEncoder({"dim": 8, "base": 100.0}, {"heads": H, "d_model": 8}, True)
+    got = enc.score_bias(q, k, 0)[0]
+    ok = True
+    for h in range(1, H + 1):
+        ratio = 8.0 * h / H
+        for i in range(Tn):
+            for j in range(Tn):
+                want = sum(math.cos((i - j) / (ratio * 100.0 ** (2 * m / 8))) for m in range(4)) - 4
+                ok &= abs(got[h - 1, i, j].item() - want) < 1e-12
+    check("sandwich bias equals sum_k cos((i-j)/(r_h base^(2k/d))) - d/2",
+          ok and got.diagonal(dim1=-2, dim2=-1).abs().max() < 1e-12 and
+          got[:, ~torch.eye(Tn, dtype=torch.bool)].max() < 0)
+
+    # FIRE: literal per-pair MLP; gradcheck through c, L and the MLP.
+    enc = FireEncoder({"hidden": 3, "c_init": 0.8, "L_init": 2.5}, {"heads": H, "layers": 1},
+                      True)
+    enc.init_params()
+    got = enc.score_bias(q, k, 0)[0]
+    P = enc.params
+    c = 0.8 * math.exp(P["encoder.layers.0.log_c"].item())
+    Lt = 2.5 * math.exp(P["encoder.layers.0.log_L"].item())
+    ok = True
+    for i in range(Tn):
+        for j in range(Tn):
+            x = math.log(c * abs(i - j) + 1) / math.log(c * max(Lt, i) + 1)
+            hdn = torch.relu(P["encoder.layers.0.fc1.weight"][:, 0] * x + P["encoder.layers.0.fc1.bias"])
+            want = P["encoder.layers.0.fc2.weight"] @ hdn
+            ok &= (got[:, i, j] - want).abs().max().item() < 1e-12
+    check("fire bias equals the literal MLP of psi(|i-j|)/psi(max(L,i))", ok)
+    names = list(P)
+    check("gradcheck fire", torch.autograd.gradcheck(
+        lambda *vals: FireWith(enc, names, vals).score_bias(q, k, 0), tuple(P[n] for n in names)))
+
+    # xPos with gamma -> infinity is RoPE; logits depend only on i - j.
+    qx, kx = torch.randn(1, 1, Tn, 8), torch.randn(1, 1, Tn, 8)
+    xq, xk = XposEncoder({"gamma": 1e12, "scale_base": 2.0}, {}, True).rotate_qk(qx, kx, 0)
+    phi, d_rot = rope_angles(Tn, 8, 10000.0, 0, 1.0, 1.0)
+    check("xpos with gamma 1e12 equals rope",
+          torch.allclose(xq, rope_rotate(qx, phi, d_rot), atol=1e-10)
+          and torch.allclose(xk, rope_rotate(kx, phi, d_rot), atol=1e-10))
+    qs = torch.randn(8).expand(1, 1, Tn, 8)
+    ks = torch.randn(8).expand(1, 1, Tn, 8)
+    xq, xk = XposEncoder({"gamma": 0.4, "scale_base": 3.0}, {}, True).rotate_qk(qs, ks, 0)
+    S = (xq @ xk.transpose(-1, -2))[0, 0]
+    check("xpos logits depend only on i - j",
+          all(abs(S[i, j] - S[i + 1, j + 1]) < 1e-12 for i in range(Tn - 1) for j in range(Tn - 1)))
+
+    # Transformer-XL: literal a_ij (minus q.k) per (i, j), with R_{i-j} from the formula.
+    D = 8
+    enc = TransformerXlEncoder({"base": 100.0}, {"heads": H, "d_model": D, "layers": 1}, False)
+    enc.init_params()
+    got = enc.score_bias(q, k, 0)[0]
+    W, u, v = (enc.params["encoder.layers.0." + n] for n in ("W_R", "u", "v"))
+    ok = True
+    for h in range(H):
+        for i in range(Tn):
+            for j in range(Tn):
+                Rr = torch.tensor([math.sin((i - j) / 100.0 ** (2 * (c_ // 2) / D)) if c_ % 2 == 0
+                                   else math.cos((i - j) / 100.0 ** (2 * (c_ // 2) / D))
+                                   for c_ in range(D)])
+                kr = (W @ Rr)[h * 4:(h + 1) * 4]
+                want = (q[0, h, i] @ kr + u[h] @ k[0, h, j] + v[h] @ kr) / 2.0
+                ok &= abs(got[h, i, j].item() - want.item()) < 1e-12
+    check("transformer_xl bias equals the literal terms (b) + (c) + (d)", ok)
+
+    # YaRN: high frequencies kept, low ones divided by s, temperature 0.1 ln s + 1.
+    theta, _ = yarn_theta(16, 10000.0, 0, 4.0, 64, 1.0, 32.0)
+    plain = 10000.0 ** (-2.0 * torch.arange(8, dtype=torch.float64) / 16)
+    turns = 64 / (2 * math.pi / plain)
+    check("yarn keeps pairs turning > beta times, interpolates those < alpha",
+          torch.allclose(theta[turns > 32], plain[turns > 32])
+          and torch.allclose(theta[turns < 1], plain[turns < 1] / 4.0)
+          and bool(((theta <= plain) & (theta >= plain / 4.0)).all()))
+
+
+class KerpleWith(KerpleEncoder):
+    def __init__(self, variant, rho1, rho2):
+        super().__init__({"variant": variant}, {"heads": rho1.shape[0]}, True)
+        self.params = {"encoder.rho1": rho1, "encoder.rho2": rho2}
+
+
+class FireWith(FireEncoder):
+    def __init__(self, like, names, values):
+        super().__init__(like.cfg, like.dims, like.causal)
+        self.params = dict(zip(names, values))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "parity"))
+    ap.add_argument("--only", nargs="*", metavar="FIXTURE",
+                    help="write only these fixtures (names like kerple_causal); the seeds do "
+                         "not depend on which are written")
     args = ap.parse_args()
 
     print(f"torch {torch.__version__}, float64")
     self_checks()
+    new_scheme_checks()
 
     os.makedirs(args.out, exist_ok=True)
     for index, (name, kind, opts, D, H, tied) in enumerate(FIXTURES):
+        if args.only is not None and f"{name}_{kind}" not in args.only:
+            continue
         fx = build_fixture(index, name, kind, opts, D, H, tied)
         path = write_fixture(fx, args.out)
         n_params = verify_fixture(path)

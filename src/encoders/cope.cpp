@@ -51,21 +51,10 @@
 
 #include "encoders/cope_positions.h"
 #include "encoders/encoder.h"
+#include "encoders/section_error.h"
 
 namespace poslab {
 namespace {
-
-// The encoder section's `name` key, for an error about the scheme as a whole. Options keep
-// only their own keys' nodes, so the section's path is read off one of them.
-[[noreturn]] void fail_on_name(const Options& o, const std::string& message) {
-  const ConfigNode& option = o.node("p_max");
-  const std::string& path = option.path();
-  const auto dot = path.rfind('.');
-  if (path.empty() || dot == std::string::npos) throw ConfigError("encoder.name: " + message);
-  ConfigNode(YAML::Node(), path.substr(0, dot) + ".name", std::make_shared<KeyOrigins>(),
-             option.file())
-      .fail(message);
-}
 
 // Linear interpolation between the integer positions around p (0 <= p <= p_max).
 struct Bracket {
@@ -83,7 +72,7 @@ class CopeEncoder : public PositionalEncoder {
   CopeEncoder(const Options& o, const ModelDims& dims)
       : p_max_(o.get_int("p_max")), dh_(dims.d_head), caches_(dims.layers) {
     if (!dims.causal)
-      fail_on_name(o, "cope is causal only: its positions count gated tokens over the causal "
+      fail_on_name(o, "p_max", "cope is causal only: its positions count gated tokens over the causal "
                       "prefix j..i, which a bidirectional model does not have; use "
                       "model.attention: causal or another encoder");
   }

@@ -14,6 +14,17 @@
 //   ntk_factor:    "NTK-aware" base rescale (bloc97, 2023): the base grows so that the
 //                  lowest frequency (m = d_rot/2 - 1) is slowed by exactly ntk_factor while
 //                  the highest (m = 0) stays put. Needs d_rot > 2.
+//   scaling: yarn  YaRN (Peng et al. 2023, "YaRN: Efficient Context Window Extension of Large
+//                  Language Models", "NTK-by-parts" + temperature), for a model trained on
+//                  original_length tokens stretched by factor s: pair m, whose wavelength is
+//                  λ_m = 2π/θ_m, turns r_m = original_length/λ_m times over the original
+//                  context; with the ramp γ_m = clamp((r_m - alpha)/(beta - alpha), 0, 1)
+//                    θ'_m = (1 - γ_m)·θ_m/s + γ_m·θ_m
+//                  (pairs that turn more than beta times keep their frequency, pairs that
+//                  turn less than alpha times are interpolated by s, the ones between are
+//                  blended), and q, k are both multiplied by 0.1·ln(s) + 1, i.e. the logits
+//                  by (0.1·ln(s) + 1)² (the paper's attention temperature √(1/t)).
+//                  Replaces interpolation and ntk_factor (which must stay 1).
 // Acts on: rotate_qk (q and k after the head split, before z = q·k/sqrt(dh)). No
 // parameters. Causal and bidirectional alike; defined for any length.
 //
@@ -23,7 +34,9 @@
 // interleaved like the pairs they rotate. It is the point on the unit circle each pair is
 // turned to, which gives the probes something position-only to read for a scheme that adds
 // no vector to the embeddings (its width is d_rot, not d_model).
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -39,6 +52,7 @@ class RopeEncoder : public PositionalEncoder {
         interpolation_(o.get_float("interpolation")),
         ntk_factor_(o.get_float("ntk_factor")),
         dh_(dims.d_head) {
+    const bool yarn = o.get_string("scaling") == "yarn";
     const int requested = o.get_int("rotary_dims");
     d_rot_ = requested == 0 ? dh_ : requested;
     if (d_rot_ > dh_ || d_rot_ % 2 != 0)
@@ -59,6 +73,11 @@ class RopeEncoder : public PositionalEncoder {
         ntk_factor_ == 1.0 ? base_ : base_ * std::pow(ntk_factor_, double(d_rot_) / (d_rot_ - 2));
     theta_.resize(d_rot_ / 2);
     for (int m = 0; m < d_rot_ / 2; ++m) theta_[m] = std::pow(scaled_base, -2.0 * m / d_rot_);
+    const double factor = o.get_float("factor");
+    if (!yarn && factor != 1.0)
+      o.node("factor").fail("the stretch factor is read by scaling: yarn only; set scaling: yarn "
+                            "or remove factor");
+    if (yarn) apply_yarn(o, factor);
   }
 
   void rotate_qk_forward(int /*layer*/, Real* q, Real* k, const AttnDims& d) override {
@@ -96,6 +115,26 @@ class RopeEncoder : public PositionalEncoder {
   std::vector<NamedArray> describe() const override { return {theta_array()}; }
 
  private:
+  // θ_m → θ'_m (NTK-by-parts) and the q, k multiplier 0.1·ln(s) + 1 (see the header).
+  void apply_yarn(const Options& o, double s) {
+    if (interpolation_ != 1.0 || ntk_factor_ != 1.0)
+      o.node(interpolation_ != 1.0 ? "interpolation" : "ntk_factor")
+          .fail("scaling: yarn replaces linear interpolation and the NTK base rescale; "
+                "expected 1, got " + std::to_string(interpolation_ != 1.0 ? interpolation_ : ntk_factor_));
+    const double alpha = o.get_float("alpha"), beta = o.get_float("beta");
+    if (beta <= alpha)
+      o.node("beta").fail("expected beta > alpha = " + std::to_string(alpha) + ", got " +
+                          std::to_string(beta));
+    const double original = o.get_int("original_length");
+    const double two_pi = 2 * std::acos(-1.0);
+    for (double& th : theta_) {
+      const double turns = original * th / two_pi;  // original_length / wavelength
+      const double ramp = std::clamp((turns - alpha) / (beta - alpha), 0.0, 1.0);
+      th = (1 - ramp) * th / s + ramp * th;
+    }
+    magnitude_ = 0.1 * std::log(s) + 1;
+  }
+
   // φ [length, d_rot/2] in double, the single source of the angles.
   Eigen::MatrixXd angles(int length) const {
     Eigen::MatrixXd phi(length, d_rot_ / 2);
@@ -119,13 +158,14 @@ class RopeEncoder : public PositionalEncoder {
     sin_.resize(n);
     for (int k = 0; k < T; ++k)
       for (int m = 0; m < d_rot_ / 2; ++m) {
-        cos_[std::size_t(k) * (d_rot_ / 2) + m] = Real(std::cos(phi(k, m)));
-        sin_[std::size_t(k) * (d_rot_ / 2) + m] = Real(std::sin(phi(k, m)));
+        cos_[std::size_t(k) * (d_rot_ / 2) + m] = Real(magnitude_ * std::cos(phi(k, m)));
+        sin_[std::size_t(k) * (d_rot_ / 2) + m] = Real(magnitude_ * std::sin(phi(k, m)));
       }
     table_length_ = T;
   }
 
-  // x [B, H, T, dh] in place: each rotated pair turned by +φ (direction +1) or -φ (-1).
+  // x [B, H, T, dh] in place: each rotated pair turned by +φ (direction +1) or -φ (-1),
+  // and multiplied by magnitude_ (1 unless yarn), which is its own transpose.
   void rotate(Real* x, const AttnDims& d, int direction) const {
     const int half = d_rot_ / 2;
     const Real sign = Real(direction);
@@ -146,6 +186,7 @@ class RopeEncoder : public PositionalEncoder {
   double base_, interpolation_, ntk_factor_;
   int dh_, d_rot_ = 0;
   std::vector<double> theta_;  // [d_rot/2]
+  double magnitude_ = 1.0;     // yarn's 0.1·ln(s) + 1 on q and k
   int table_length_ = -1;
   RealBuffer cos_, sin_;  // [table_length_, d_rot/2]
 };
@@ -159,7 +200,18 @@ POSLAB_REGISTER_ENCODER(
         {"interpolation", OptionSpec::Type::Float, "1.0",
          "linear position interpolation: position k is read as k / interpolation (> 0)", 0},
         {"ntk_factor", OptionSpec::Type::Float, "1.0",
-         "NTK-aware base rescale: base' = base·ntk_factor^(d_rot/(d_rot-2)) (> 0)", 0}}))
+         "NTK-aware base rescale: base' = base·ntk_factor^(d_rot/(d_rot-2)) (> 0)", 0},
+        {"scaling", OptionSpec::Type::String, "none",
+         "none, or yarn: NTK-by-parts frequencies and the 0.1·ln(factor) + 1 temperature",
+         -std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
+         {"none", "yarn"}},
+        {"factor", OptionSpec::Type::Float, "1.0", "yarn: stretch factor s (>= 1)", 1.0},
+        {"original_length", OptionSpec::Type::Int, "512",
+         "yarn: the context length the model was trained on", 1},
+        {"alpha", OptionSpec::Type::Float, "1.0",
+         "yarn: pairs turning fewer times than this over original_length are interpolated", 0},
+        {"beta", OptionSpec::Type::Float, "32.0",
+         "yarn: pairs turning more times than this keep their frequency", 0}}))
 
 }  // namespace
 }  // namespace poslab

@@ -48,6 +48,9 @@ class EncoderHookGradcheck : public ::testing::TestWithParam<HookCase> {
     if (name == "cope") return "p_max: 2";
     if (name == "rope") return "rotary_dims: 2, interpolation: 1.5";
     if (name == "learned") return "max_length: 8";
+    if (name == "kerple") return "variant: power";  // log: the whole-model gradcheck
+    if (name == "fire") return "hidden: 4, L_init: 2.5";  // rows below and beyond L
+    if (name == "xpos") return "scale_base: 3";
     return "";
   }
   bool allowed(int i, int j) const { return !ad_.causal || j <= i; }

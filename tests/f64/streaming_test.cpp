@@ -34,6 +34,8 @@ std::string options_for(const std::string& encoder) {
   if (encoder == "cope") return "p_max: 4";
   if (encoder == "shaw") return "clip: 3";
   if (encoder == "t5") return "num_buckets: 8, max_distance: 20";
+  if (encoder == "fire") return "L_init: 8";  // queries below and beyond the threshold
+  if (encoder == "xpos") return "scale_base: 64";
   return "";
 }
 
