@@ -95,8 +95,8 @@ TEST(MicroBatches, BidirectionalModelTrainsLikeTheWholeBatch) {
   // lr 0.01 amplifies rounding more than the copy runs above: after 50 steps the parameter
   // tensors differ by up to 1.3e-5 relative (measured), so they are held to 1e-4 here; a
   // wrong normalisation would be off by whole percents.
-  const Trained whole = train("mlm", 1, "experiments/learning.yaml");
-  const Trained split = train("mlm", 2, "experiments/learning.yaml");
+  const Trained whole = train("mlm", 1, "experiments/mlm_tiny.yaml");
+  const Trained split = train("mlm", 2, "experiments/mlm_tiny.yaml");
   for (std::size_t s = 0; s < whole.loss.size(); ++s)
     EXPECT_NEAR(split.loss[s], whole.loss[s], kTolerance * std::abs(whole.loss[s])) << "step " << s + 1;
   for (std::size_t t = 0; t < whole.tensors.size(); ++t)

@@ -126,7 +126,9 @@ TEST(ResumeCli, SigtermWritesACheckpointAndResumeContinuesFromIt) {
     ASSERT_TRUE(WIFEXITED(status)) << text;
     EXPECT_EQ(WEXITSTATUS(status), 143) << text;
     EXPECT_NE(text.find("--resume"), std::string::npos) << text;
-    if (!extra.empty()) EXPECT_NE(text.find("resuming from"), std::string::npos) << text;
+    if (!extra.empty()) {
+      EXPECT_NE(text.find("resuming from"), std::string::npos) << text;
+    }
     EXPECT_FALSE(fs::exists(out / "only.h5"));
     H5Reader r(ckpt.string());
     const int step = int(r.attr_double("/", "next_step"));
