@@ -510,6 +510,58 @@ def plot_extrapolation(runs, directory, metric, variants=False):
     save(fig, directory, f"extrapolation_{metric}")
 
 
+def plot_loss_by_position(runs, directory, length=None, variants=False):
+    """Mean loss per log-spaced position bucket inside one evaluation window (the largest
+    evaluated length unless `length` is given): one line per configuration, seeds
+    averaged. A scheme that extrapolates keeps its loss flat (or falling: more context)
+    past the training length; one that does not climbs there."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    curves, train_lengths, chosen = {}, set(), set()
+    for r in runs:
+        if r.diverged:
+            continue
+        for suffix, group in eval_series(r, variants):
+            g = r.group(group)
+            if g is None:
+                continue
+            lengths = sorted(int(k) for k in g.keys() if k.isdigit()
+                             and f"{k}/loss_by_position" in g)
+            if not lengths:
+                continue
+            L = length if length is not None else lengths[-1]
+            if L not in lengths:
+                fail(f"{r.path}: /{group} has no loss_by_position at length {L} "
+                     f"(it has {', '.join(map(str, lengths))})")
+            chosen.add(L)
+            start = r.array(f"{group}/{L}/bucket_start")
+            end = r.array(f"{group}/{L}/bucket_end")
+            loss = r.array(f"{group}/{L}/loss_by_position")
+            # Plot each bucket at its geometric centre (position 0 at 0.5 so a log axis shows it).
+            x = np.sqrt(np.maximum(start, 0.5) * np.maximum(end, 1.0))
+            curves.setdefault(without_seed(r.label) + suffix, (x, []))[1].append(loss)
+        if r.group("eval") is not None and "train_length" in r.group("eval").attrs:
+            train_lengths.add(float(r.group("eval").attrs["train_length"]))
+    if not curves:
+        fail("no run holds /eval/<length>/loss_by_position (evaluated before it was recorded?)")
+    cmap = plt.get_cmap("tab10")
+    styles = ["-", "--", ":", "-."]
+    for i, (label, (x, ys)) in enumerate(curves.items()):
+        ys = np.array([y for y in ys if len(y) == len(x)])
+        mean = ys.mean(axis=0)
+        seeds = f" ({len(ys)} seeds)" if len(ys) > 1 else ""
+        ax.plot(x, mean, marker=".", color=cmap(i % 10), ls=styles[(i // 10) % 4],
+                label=label + seeds)
+    for i, t in enumerate(sorted(train_lengths)):
+        ax.axvline(t, color="k", ls="--", lw=1, label="training length" if i == 0 else None)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("position in the evaluation window (bucket centre, log scale)")
+    ax.set_ylabel("loss (nats per token)")
+    window = ", ".join(f"{w:,}" for w in sorted(chosen))
+    ax.set_title(f"Loss by position in windows of {window} tokens")
+    ax.legend(fontsize=8 if len(curves) > 8 else 9)
+    save(fig, directory, "loss_by_position" + ("" if length is None else f"_{length}"))
+
+
 def plot_grid(runs, directory, metric, error):
     """A sweep's evaluation metric as grouped bars: one group per run (its name before the
     first "__"), one bar per setting — the grid values in the rest of the name, and each
@@ -671,6 +723,11 @@ def main(argv=None):
     grid.add_argument("--metric", default="token_accuracy",
                       choices=["token_accuracy", "exact_match", "loss", "perplexity"])
     grid.add_argument("--error", action="store_true", help="plot the error %%, 100·(1 − metric)")
+    positions = command("positions", "loss by position inside one evaluation window")
+    positions.add_argument("--length", type=int, help="the evaluation length (default: the "
+                           "largest each run evaluated)")
+    positions.add_argument("--variants", action="store_true",
+                           help="also draw each /eval/variants/<name> as its own line")
     command("attention", "example attention maps and mean distance per layer/head")
     command("training", "training loss vs step")
     command("all", "every applicable plot")
@@ -688,7 +745,8 @@ def main(argv=None):
              "training": plot_training, "all": plot_all,
              "probes": lambda rs, d: plot_probes(rs, d, args.metric),
              "extrapolation": lambda rs, d: plot_extrapolation(rs, d, args.metric, args.variants),
-             "grid": lambda rs, d: plot_grid(rs, d, args.metric, args.error)}
+             "grid": lambda rs, d: plot_grid(rs, d, args.metric, args.error),
+             "positions": lambda rs, d: plot_loss_by_position(rs, d, args.length, args.variants)}
     plots[args.command](runs, directory)
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include <sys/wait.h>
+
 #include "cli_util.h"
 #include "io/h5file.h"
 
@@ -33,6 +35,18 @@ TEST(ExtrapolationPlot, RopeStretchedAtEvaluationIsDrawnBesideTheRunAsTrained) {
                            (out / "plots").string() + " > /dev/null";
   ASSERT_EQ(std::system(plot.c_str()), 0);
   EXPECT_GT(fs::file_size(out / "plots" / "extrapolation_perplexity.png"), 10000u);
+
+  // Loss by position inside the 64-token window, and a clear error for a length not evaluated.
+  const std::string script = "/usr/bin/python3 " +
+                             (fs::path(POSLAB_SOURCE_DIR) / "scripts/plot.py").string();
+  const std::string positions = script + " positions " + out.string() + " --variants --out " +
+                                (out / "plots").string() + " > /dev/null";
+  ASSERT_EQ(std::system(positions.c_str()), 0);
+  EXPECT_GT(fs::file_size(out / "plots" / "loss_by_position.png"), 10000u);
+  const std::string missing = script + " positions " + out.string() + " --length 5 --out " +
+                              (out / "plots").string() + " > /dev/null 2>&1";
+  const int status = std::system(missing.c_str());
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << status;
 }
 
 }  // namespace

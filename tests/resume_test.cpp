@@ -104,7 +104,10 @@ TEST(ResumeCli, SigtermWritesACheckpointAndResumeContinuesFromIt) {
   const fs::path ckpt = out / "only.ckpt.h5";
   int last_step = 0;
   for (const std::string extra : {"", " --resume"}) {
-    const fs::path err = out / "stderr";
+    // A fresh file per launch: reading the first launch's header from a shared file would
+    // signal the second before it has installed its handler (it then dies of SIGTERM).
+    const fs::path err = out / (extra.empty() ? "stderr_first" : "stderr_resumed");
+    fs::remove(err);
     const pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
