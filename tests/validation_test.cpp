@@ -58,7 +58,10 @@ TEST_P(RefusedBeforeTraining, OneLineExitTwoNothingWritten) {
   for (const auto& s : GetParam().expected)
     EXPECT_NE(r.err.find(s), std::string::npos) << s << " in: " << r.err;
   EXPECT_TRUE(fs::is_empty(out)) << "nothing written";
-  EXPECT_LT(seconds, 2.0) << "refused without work";
+  // The one-line check above is what shows no training started; the time is only a
+  // guard against a refusal that first does minutes of work (bound far above a loaded
+  // machine's process start-up).
+  EXPECT_LT(seconds, 60.0) << "refused without work";
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -281,7 +284,9 @@ TEST(Validation, BillionLaughsFailsInMilliseconds) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_NE(error.find("alias"), std::string::npos) << error;
-  EXPECT_LT(seconds, 0.5);
+  // Expanded, the bomb is 9^9 nodes (minutes and gigabytes); refused, it is milliseconds.
+  // The bound sits between the two, far above what a loaded machine adds.
+  EXPECT_LT(seconds, 20.0);
   // The same bomb in a --set value.
   std::string bomb = "{l0: &l0 [x, x, x, x, x, x, x, x, x]";
   for (int i = 1; i < 9; ++i) {

@@ -6,8 +6,10 @@
 //   x'[2m+1] = x[2m] sin φ + x[2m+1] cos φ
 //   θ_m = base'^(-2m / d_rot),   base' = base · ntk_factor^(d_rot / (d_rot - 2))
 // Because rotations compose, q_i'·k_j' = q_iᵀ R(φ_j - φ_i) k_j depends on the positions only
-// through i - j. Dimensions d_rot .. dh - 1 of each head pass through unrotated
-// ("partial rotary", as in GPT-NeoX); rotary_dims 0 means d_rot = dh.
+// through i - j. Pairs are interleaved (2m, 2m+1), as in the RoFormer paper; GPT-NeoX and
+// Llama pair dimension m with m + d_rot/2 instead (the same function up to a fixed
+// permutation of q's and k's dimensions). Dimensions d_rot .. dh - 1 of each head pass
+// through unrotated ("partial rotary"); rotary_dims 0 means d_rot = dh.
 //   interpolation: linear position interpolation (Chen et al. 2023): position k is read as
 //                  k / interpolation, so a model trained on T tokens sees the angles of
 //                  T positions spread over interpolation·T tokens.
