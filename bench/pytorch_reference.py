@@ -12,12 +12,10 @@ masked softmax) -> out Linear (bias) -> residual, LN -> fc1 (bias) -> GELU(tanh)
 positions. AdamW(lr 1e-3, betas (0.9, 0.95), eps 1e-8, weight_decay 0.01 on matrices
 only: qkv, out, fc1, fc2, head), global gradient-norm clip 1.0. Random tokens, float32.
 
-FLOPs per training step -- the formula of src/cli/bench_command.cpp, copied:
-    forward = 2*N*(L*(3D^2 + D^2 + 2*D*F) + D*V)     (linear layers and the output head)
-            + L*B*H*4*T^2*dh                          (q.k^T and alpha.v, full T x T blocks)
-    step    = 3 * forward                             (forward + backward)
-with N = B*T tokens and H*dh = D. Element-wise work (norms, GELU, softmax, embeddings,
-optimizer) is not counted.
+FLOPs per training step: counted by poslab itself (`poslab bench --step-flops` with the
+same shape; the formula is src/model/step_flops.h, explained in bench/README.md), so that
+both sides of the comparison divide by the same number. --poslab names the binary
+(default build/poslab).
 
 The last line printed is machine-readable:
     RESULT tokens_per_second=... ms_per_step=... gflops=... peak_rss_mib=... threads=... steps=...
@@ -26,8 +24,10 @@ import argparse
 import math
 import os
 import resource
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 from blas_info import blas_library
 
@@ -40,11 +40,19 @@ except ImportError:  # pragma: no cover - depends on the interpreter
              "(Debian's python3-torch; scripts/setup.sh --python installs it)" % sys.executable)
 
 
-def step_flops(B, T, D, L, F_, V):
-    """FLOPs of one training step, exactly as bench_command.cpp counts them."""
-    N = float(B) * T
-    forward = 2 * N * (L * (4 * D * D + 2 * D * F_) + D * V) + L * B * 4.0 * T * T * D
-    return 3 * forward
+def step_flops(poslab, a):
+    """FLOPs of one training step of this shape, as `poslab bench` counts them."""
+    cmd = [poslab, "bench", "--step-flops", "--batch", str(a.batch), "--seq-len", str(a.seq_len),
+           "--d-model", str(a.d_model), "--layers", str(a.layers), "--heads", str(a.heads),
+           "--d-ff", str(a.d_ff), "--vocab", str(a.vocab)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True)
+    except OSError as e:
+        sys.exit("pytorch_reference.py: --poslab: cannot run %s (%s): expected the poslab binary "
+                 "(build it first)" % (poslab, e.strerror))
+    if done.returncode != 0:
+        sys.exit("pytorch_reference.py: %s: %s" % (" ".join(cmd), done.stderr.strip()))
+    return float(done.stdout.split()[0])
 
 
 class Block(nn.Module):
@@ -128,11 +136,14 @@ def main(argv=None):
     p.add_argument("--max-seconds", type=float, default=0,
                    help="stop timing once this many seconds have passed and at least 2 steps "
                         "ran (0 = always run --steps); the steps actually timed are reported")
+    p.add_argument("--poslab", default=str(Path(__file__).resolve().parents[1] / "build" / "poslab"),
+                   help="the poslab binary that counts the FLOPs of a step (default build/poslab)")
     a = p.parse_args(argv)
     if a.d_model % a.heads != 0:
         p.error("--heads: expected a divisor of --d-model")
     if min(a.batch, a.seq_len, a.d_model, a.layers, a.heads, a.d_ff, a.vocab, a.steps) < 1:
         p.error("sizes and --steps must be positive")
+    flops = step_flops(a.poslab, a)  # before any work: a missing binary fails at once
 
     if a.threads > 0:
         torch.set_num_threads(a.threads)
@@ -174,11 +185,10 @@ def main(argv=None):
     seconds = time.perf_counter() - start
 
     N = a.batch * a.seq_len
-    flops = step_flops(a.batch, a.seq_len, a.d_model, a.layers, a.d_ff, a.vocab)
     peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
     print("torch %s, %d threads, BLAS: %s" % (torch.__version__, torch.get_num_threads(),
                                               blas_library()))
-    print("step FLOPs (bench_command.cpp formula): %.4g; last loss %.4f" % (flops, loss.item()))
+    print("step FLOPs (model/step_flops.h formula): %.4g; last loss %.4f" % (flops, loss.item()))
     print("RESULT tokens_per_second=%.1f ms_per_step=%.3f gflops=%.3f peak_rss_mib=%.1f "
           "threads=%d steps=%d" % (N * done / seconds, 1000 * seconds / done,
                                    flops * done / seconds / 1e9, peak_rss_mib,

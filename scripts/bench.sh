@@ -50,12 +50,12 @@ log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
-# FLOPs of one training step: the formula of src/cli/bench_command.cpp (forward + backward =
-# 3 × forward; forward = 2·N·(L·(4D² + 2DF) + DV) + 4·L·B·T²·D, N = B·T).
+# FLOPs of one training step, counted by poslab itself (src/model/step_flops.h, the one
+# copy of the formula; `poslab bench --step-flops` allocates and times nothing).
 # args: B T D L F V
 step_flops() {
-  awk -v B="$1" -v T="$2" -v D="$3" -v L="$4" -v F="$5" -v V="$6" \
-    'BEGIN { N = B * T; printf "%.6e", 3 * (2 * N * (L * (4 * D * D + 2 * D * F) + D * V) + 4 * L * B * T * T * D) }'
+  "$poslab" bench --step-flops --batch "$1" --seq-len "$2" --d-model "$3" --layers "$4" \
+    --d-ff "$5" --vocab "$6"
 }
 
 # Runs poslab bench; prints "tokens/s ms/step GFLOP/s peak_MiB" parsed from its table row
@@ -74,7 +74,7 @@ run_poslab() {
 # args: output-file, then pytorch_reference.py options
 run_torch() {
   local out=$1; shift
-  "$py" bench/pytorch_reference.py --threads "$threads" "$@" >"$out"
+  "$py" bench/pytorch_reference.py --threads "$threads" --poslab "$poslab" "$@" >"$out"
   awk '/^RESULT / { for (i = 2; i <= NF; ++i) { split($i, kv, "="); r[kv[1]] = kv[2] }
                     print r["tokens_per_second"], r["ms_per_step"], r["gflops"],
                           r["peak_rss_mib"], r["steps"]; found = 1 }
@@ -162,7 +162,7 @@ else
         -v tt="$t_tps" -v pg="$p_gf" -v tg="$t_gf" 'BEGIN {
       printf "%-7s %5d %4d %5d %3d %6s %11.0f %11.0f %8.2f %9.2f %9.2f\n", n, T, D, F, B, s, pt, tt, pt / tt, pg, tg }'
   done
-  echo "(steps = poslab/PyTorch timed steps; GF = GFLOP/s by the bench_command.cpp formula)"
+  echo "(steps = poslab/PyTorch timed steps; GF = GFLOP/s by the model/step_flops.h formula)"
 fi
 echo
 echo "load average at end (1, 5, 15 min): $(loadavg)"

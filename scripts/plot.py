@@ -20,6 +20,7 @@ matplotlib.use("Agg")
 import h5py  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import yaml  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 KNOWN_SCHEMAS = (1,)
@@ -76,6 +77,10 @@ class Run:
         self.f = open_h5(path)
         self.encoder = text(self.f.attrs.get("encoder", "?"))
         self.label = text(self.f.attrs.get("run_name", self.path.stem))
+        self.name = self.label  # the run name as stored, never decorated
+        self.seed = self.f.attrs.get("seed")
+        self.group_key = seed_group_key(self.f, self.path)
+        self.group_label = self.label  # set by collect_runs: shared by the run's seeds
         # A diverged run (non-finite loss; evaluation NaN) is drawn marked and never
         # averaged with the seeds that trained.
         self.diverged = text(self.f.attrs.get("status", "complete")) == "diverged"
@@ -144,7 +149,84 @@ def collect_runs(inputs):
     for r in runs:  # the same run name from different experiments: say which
         if labels.count(r.label) > 1:
             r.label = f"{text(r.f.attrs.get('experiment', r.path.parent.name))}/{r.label}"
+    label_seed_groups(runs)
     return runs
+
+
+# ---- Seeds: runs whose stored configuration (/config) differs only in the top-level `seed`
+#      key are seeds of one configuration, whatever their names (the rule of `poslab
+#      report`, src/io/seed_group.h).
+
+def canonical(value):
+    """A YAML value with numbers (and strings that read as finite numbers) as "%.17g" text,
+    so that 0.003 and 3.0e-3 agree; mapping order does not matter once dumped sorted."""
+    if isinstance(value, dict):
+        return {str(k): canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        return "%.17g" % value if np.isfinite(value) else str(value)
+    s = str(value)
+    try:
+        number = float(s)
+    except ValueError:
+        return s
+    return "%.17g" % number if np.isfinite(number) and s.strip() == s else s
+
+
+def seed_group_key(f, path):
+    """experiment + the resolved configuration without its seed; None without /config."""
+    if "config" not in f:
+        return None
+    try:
+        config = yaml.safe_load(text(f["config"][()]))
+    except yaml.YAMLError as e:
+        fail(f"{path}: /config: not YAML ({str(e).splitlines()[0]}): expected the resolved configuration")
+    if not isinstance(config, dict):
+        fail(f"{path}: /config: not a mapping: expected the resolved configuration")
+    config.pop("seed", None)
+    return text(f.attrs.get("experiment", "")) + "\n" + json.dumps(canonical(config), sort_keys=True)
+
+
+def without_seed(name, seed):
+    """The run name without the sweep's seed label "__seed-<seed>" (a whole "__" part)."""
+    parts = name.split("__")
+    if seed is not None and f"seed-{int(seed)}" in parts[1:]:
+        del parts[parts.index(f"seed-{int(seed)}", 1)]
+    return "__".join(parts)
+
+
+def label_seed_groups(runs):
+    """Gives the runs of each configuration one label: their names without seed labels,
+    each distinct name once ("alpha | beta"; "+N more" after three), then the experiment
+    (or a number) in front when two configurations would share a label."""
+    groups = {}
+    for r in runs:  # a file without /config is its own group
+        groups.setdefault(r.group_key if r.group_key is not None else ("file", str(r.path)), []).append(r)
+    labels = {}
+    for key, members in groups.items():
+        named = [r for r in members if not r.diverged] or members
+        names = list(dict.fromkeys(without_seed(r.name, r.seed) for r in named))
+        label = " | ".join(names[:3]) + (f" +{len(names) - 3} more" if len(names) > 3 else "")
+        labels[key] = label
+    experiment = {key: text(m[0].f.attrs.get("experiment", m[0].path.parent.name)) for key, m in groups.items()}
+    sharing = {}  # label -> experiments of the configurations that have it
+    for key in groups:
+        sharing.setdefault(labels[key], set()).add(experiment[key])
+    for key in groups:  # from different experiments: say which
+        if len(sharing[labels[key]]) > 1:
+            labels[key] = f"{experiment[key]}/{labels[key]}"
+    clashing = list(labels.values())
+    numbered = {}
+    for key in groups:  # still equal (same experiment): number them in order
+        if clashing.count(labels[key]) > 1:
+            numbered[labels[key]] = numbered.get(labels[key], 0) + 1
+            labels[key] += f" #{numbered[labels[key]]}"
+    for key, members in groups.items():
+        for r in members:
+            r.group_label = labels[key]
 
 
 def spec_file(spec):
@@ -438,11 +520,6 @@ def plot_hidden(runs, directory):
     save(fig, directory, "hidden")
 
 
-def without_seed(label):
-    """A sweep's run name without its seed label: the seeds of one configuration share it."""
-    return re.sub(r"__seed-[^_]*", "", label)
-
-
 def eval_series(r, variants):
     """(label suffix, h5 group path) of the run's evaluation: as trained, then each
     /eval/variants/<name> when asked for (e.g. RoPE stretched at evaluation only)."""
@@ -470,7 +547,7 @@ def plot_extrapolation(runs, directory, metric, variants=False):
                 continue
             all_nan &= bool(np.isnan(y).all())
             lengths.update(x.tolist())
-            curves.setdefault(without_seed(r.label) + suffix, (x, []))[1].append(y)
+            curves.setdefault(r.group_label + suffix, (x, []))[1].append(y)
         if g is not None and "train_length" in g.attrs:
             train_lengths.add(float(g.attrs["train_length"]))
         elif r.group("eval") is not None and "train_length" in r.group("eval").attrs:
@@ -538,7 +615,7 @@ def plot_loss_by_position(runs, directory, length=None, variants=False):
             loss = r.array(f"{group}/{L}/loss_by_position")
             # Plot each bucket at its geometric centre (position 0 at 0.5 so a log axis shows it).
             x = np.sqrt(np.maximum(start, 0.5) * np.maximum(end, 1.0))
-            curves.setdefault(without_seed(r.label) + suffix, (x, []))[1].append(loss)
+            curves.setdefault(r.group_label + suffix, (x, []))[1].append(loss)
         if r.group("eval") is not None and "train_length" in r.group("eval").attrs:
             train_lengths.add(float(r.group("eval").attrs["train_length"]))
     if not curves:
@@ -572,7 +649,7 @@ def plot_grid(runs, directory, metric, error):
     for r in runs:
         if r.diverged:
             continue
-        name = without_seed(text(r.f.attrs.get("run_name", r.path.stem)))
+        name = r.group_label  # the seeds of one configuration share it
         base, _, grid_setting = name.partition("__")
         grid_setting = grid_setting.replace("__", ", ")
         variants = r.group("eval/variants")

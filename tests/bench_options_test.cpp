@@ -1,5 +1,6 @@
 // poslab bench range-checks every option before anything is allocated: --heads 0 and
-// --vocab 0 were a SIGFPE, --vocab -3 and --d-ff -1 a heap overflow.
+// --vocab 0 were a SIGFPE, --vocab -3 and --d-ff -1 a heap overflow. --step-flops prints
+// the one FLOP count the benchmark scripts use.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -49,6 +50,23 @@ TEST(BenchOptions, SmallestShapeRuns) {
       "bench --encoder none --steps 1 --warmup 0 --batch 1 --seq-len 1 --d-model 1 --layers 1 --heads 1 --d-ff 1 --vocab 1");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("none"), std::string::npos) << r.out;
+}
+
+// --step-flops prints the count of model/step_flops.h (the scripts' only source for it):
+// the reference step is 22 749 904 896 FLOPs (bench/README.md), and nothing is allocated,
+// so a shape too large to run is still counted.
+TEST(BenchOptions, StepFlopsPrintsTheOneFormulasCount) {
+  const auto r = testing::run_poslab("bench --step-flops");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "2.274990e+10\n");
+  const auto big = testing::run_poslab("bench --step-flops --batch 4096 --seq-len 4096 --d-model 64 --heads 4 "
+                                       "--layers 1 --d-ff 1 --vocab 1");
+  ASSERT_EQ(big.exit_code, 0) << big.err;
+  // 3·(2·2^24·(1·(4·64² + 2·64) + 64) + 1·4096·4·4096²·64)
+  EXPECT_EQ(big.out, "5.444515e+13\n");
+  const auto bad = testing::run_poslab("bench --step-flops --heads 3");
+  EXPECT_EQ(bad.exit_code, 2) << "shape options are checked as for a timed run";
+  EXPECT_EQ(testing::run_poslab("bench --step-flops --eval-length 64").exit_code, 2);
 }
 
 }  // namespace

@@ -96,6 +96,35 @@ TEST(EncodeOutput, ExistingOutNeedsForce) {
 
 // ---- file_kind ---------------------------------------------------------------------------
 
+// The layouts `encode --out` and `probe --out` write (io/encode_file.h, io/probe_file.h):
+// the same root attributes and objects as before they moved out of the commands.
+TEST(FileKind, EncodeAndProbeOutputsKeepTheirLayout) {
+  const auto dir = fresh_dir("layouts_cli");
+  const std::string encoding = (dir / "enc.h5").string(), probe = (dir / "probe.h5").string();
+  ASSERT_EQ(run_poslab("encode --encoder sinusoidal --length 16 --dim 8 --heads 2 --out " + encoding).exit_code, 0);
+  H5Reader e(encoding);
+  EXPECT_EQ(e.attr_names("/"), (std::vector<std::string>{"dim", "encoder", "file_kind", "heads", "length",
+                                                         "poslab_version", "schema_version"}));
+  EXPECT_EQ(e.attr_string("/", "encoder"), "sinusoidal");
+  EXPECT_EQ(e.attr_double("/", "heads"), 2);
+  EXPECT_EQ(e.members("/"), std::vector<std::string>{"position_matrix"});
+  EXPECT_EQ(e.shape("/position_matrix"), (std::vector<std::size_t>{16, 8}));
+  EXPECT_TRUE(e.has_attr("/position_matrix", "description"));
+
+  const auto r = run_poslab("probe " + encoding + ":/position_matrix --probes similarity,absolute_position"
+                            " --set absolute_position.folds=4 --out " + probe);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  H5Reader p(probe);
+  EXPECT_EQ(p.attr_names("/"), (std::vector<std::string>{"file_kind", "matrix_cols", "matrix_rows", "matrix_source",
+                                                         "overrides", "poslab_version", "schema_version"}));
+  EXPECT_EQ(p.attr_string("/", "matrix_source"), encoding + ":/position_matrix");
+  EXPECT_EQ(p.attr_double("/", "matrix_rows"), 16);
+  EXPECT_EQ(p.attr_string("/", "overrides"), "absolute_position.folds=4");
+  EXPECT_EQ(p.members("/probes"), (std::vector<std::string>{"absolute_position", "similarity"}));
+  EXPECT_TRUE(p.has_attr("/probes/similarity", "locality"));
+  EXPECT_TRUE(p.is_dataset("/probes/similarity/locality"));
+}
+
 TEST(FileKind, EveryFilePoslabWritesSaysWhatItIs) {
   const auto dir = fresh_dir("file_kind");
   const std::string results = (dir / "run.h5").string(), probe = (dir / "probe.h5").string(),

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -260,6 +261,39 @@ TEST(CliReport, DivergedRunsAreCountedApartAndNeverAveraged) {
   const auto bad = run_poslab("report " + (dir / "a.h5").string());
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("status 'exploded'; expected complete or diverged"), std::string::npos) << bad.err;
+}
+
+// ---- Seeds are grouped by the stored configuration, not by the run's name ------------------
+
+// A run whose /config is `name: synthetic`, its seed and the given lr: its name is stored
+// only as the root attribute run_name.
+RunRecord run_with(const std::string& name, std::uint64_t seed, const std::string& lr, double accuracy) {
+  RunRecord r = synthetic_run(name, seed);
+  r.config_yaml = "name: synthetic\nseed: " + std::to_string(seed) + "\ntrain: {steps: 10, lr: " + lr + "}\n";
+  r.eval.token_accuracy = {accuracy, 0.25};
+  return r;
+}
+
+TEST(CliReport, SeedsWithAnyNamesAreOneRowAndOtherSettingsNever) {
+  const auto dir = fresh_dir("report_seed_groups");
+  // Two seeds named freely (no __seed- label), the same configuration: one row, mean ± sd.
+  write_results((dir / "a.h5").string(), run_with("alpha", 1, "0.001", 0.5));
+  write_results((dir / "b.h5").string(), run_with("beta", 2, "0.001", 0.7));
+  // A sweep's seed names, but another lr: never the same row as alpha and beta, and the
+  // label drops the seed part.
+  write_results((dir / "c.h5").string(), run_with("swept__seed-1", 1, "0.002", 0.1));
+  write_results((dir / "d.h5").string(), run_with("swept__seed-2", 2, "2.0e-3", 0.3));
+  // The same name and seed label as c, another lr again: a row of its own.
+  write_results((dir / "e.h5").string(), run_with("swept__seed-3", 3, "0.004", 0.9));
+
+  const auto r = run_poslab("report " + dir.string() + " --format csv --metrics token_accuracy");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(cell(r.out, "alpha | beta,", "seeds"), "2") << r.out;
+  EXPECT_EQ(cell(r.out, "alpha | beta,", "token_accuracy@4"), "0.600 ± 0.141") << r.out;
+  EXPECT_EQ(cell(r.out, "swept,", "seeds"), "2") << "0.002 and 2.0e-3 are one lr\n" << r.out;
+  EXPECT_EQ(cell(r.out, "swept,", "token_accuracy@4"), "0.200 ± 0.141") << r.out;
+  EXPECT_EQ(lines_of(r.out).size(), 4u) << "header + 3 rows\n" << r.out;
+  EXPECT_EQ(lines_of(r.out).back().rfind("swept,learned,1,0.900,", 0), 0u) << r.out;
 }
 
 }  // namespace

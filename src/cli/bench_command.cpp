@@ -2,10 +2,9 @@
 // vocabulary 64, d_model 128, 4 layers, 4 heads, d_ff 512, T 128, batch 32, AdamW) for one
 // or all encoders, on random tokens (the task does not change the cost of a step).
 //
-// FLOPs per training step (forward + backward = 3 × forward matrix products):
-//   forward = 2·N·(L·(3D² + D² + 2·D·F) + D·V)      (linear layers and the output head)
-//           + L·B·H·4·T²·dh                           (q·kᵀ and α·v, full T×T blocks)
-// with N = B·T tokens. Element-wise work (norms, GELU, softmax, encoders) is not counted.
+// GFLOP/s counts the FLOPs of a training step by model/step_flops.h; --step-flops prints
+// that count for the given shape and exits, so that scripts/bench.sh and
+// bench/pytorch_reference.py use the same formula instead of copies of it.
 //
 // With --eval-length T[,T...] it measures evaluation instead (cli/eval_bench.h): the
 // streaming forward's tokens/s and peak RSS per encoder and length, on the small default
@@ -16,6 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <string>
 
@@ -24,6 +24,7 @@
 #include "cli/options_util.h"
 #include "cli/table.h"
 #include "dist/world.h"
+#include "model/step_flops.h"
 #include "model/transformer.h"
 #include "train/adamw.h"
 #include "train/batch_gradient.h"
@@ -69,10 +70,9 @@ BenchResult bench_one(const std::string& encoder_name, const TransformerConfig& 
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  const double N = double(B) * T, D = mc.d_model, F = mc.d_ff, V = mc.vocab_size, L = mc.layers;
-  const double forward = 2 * N * (L * (4 * D * D + 2 * D * F) + D * V) + L * B * 4.0 * T * T * D;
-  return {N * steps / seconds, 1000 * seconds / steps, 3 * forward * steps / seconds / 1e9,
-          1000 * comm_seconds / steps};
+  const double N = double(B) * T;
+  return {N * steps / seconds, 1000 * seconds / steps,
+          training_step_flops(mc, B, T) * steps / seconds / 1e9, 1000 * comm_seconds / steps};
 }
 
 // Data parallel on p nodes, each computing this run's per-rank share, with gradients
@@ -191,7 +191,10 @@ int bench_command(const std::vector<std::string>& args) {
        "link speed in Gbit/s assumed by the ring-allreduce estimate for 8 and 64 nodes (printed "
        "under mpirun, or when this is given)")
       ("latency", po::value<double>()->default_value(5),
-       "microseconds per message assumed by that estimate");
+       "microseconds per message assumed by that estimate")
+      ("step-flops", po::bool_switch(),
+       "print the FLOPs of one training step of this shape (model/step_flops.h) and exit; "
+       "nothing is allocated or timed");
   po::positional_options_description positional;
   po::variables_map vm;
   if (!parse_args("bench", "poslab bench [--encoder NAME|all] [--steps N] [--seq-len T] ...", args,
@@ -209,6 +212,14 @@ int bench_command(const std::vector<std::string>& args) {
   if (mc.d_model % mc.heads != 0)
     throw ConfigError("poslab bench: --heads: expected a divisor of --d-model (" + std::to_string(mc.d_model) +
                       "), got " + std::to_string(mc.heads));
+  if (vm["step-flops"].as<bool>()) {
+    if (vm.count("eval-length"))
+      throw ConfigError("poslab bench: --step-flops: counts a training step; expected no --eval-length");
+    char text[32];
+    std::snprintf(text, sizeof text, "%.6e", training_step_flops(mc, B, T));
+    std::cout << text << "\n";
+    return 0;
+  }
   check_shape_fits(mc, B, T);
   if (encoder != "all" && !EncoderRegistry::instance().find(encoder))
     throw ConfigError("poslab bench: --encoder: unknown encoder '" + encoder + "'; expected a name from poslab list encoders, or all");

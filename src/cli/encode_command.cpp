@@ -1,15 +1,14 @@
 // poslab encode: write what a scheme computes for a given length and width — the position
 // matrix of sinusoidal/learned, and whatever encode() provides for other schemes (bias
-// matrices, rotation angles) — to an HDF5 file, for plots and probes.
+// matrices, rotation angles) — to an HDF5 file (layout: io/encode_file.h), for plots and
+// probes.
 #include <iostream>
 
 #include "cli/commands.h"
 #include "cli/options_util.h"
 #include "cli/output_file.h"
 #include "encoders/encoder.h"
-#include "io/file_kind.h"
-#include "io/h5file.h"
-#include "io/results.h"
+#include "io/encode_file.h"
 
 namespace poslab::cli {
 
@@ -74,19 +73,7 @@ int encode_command(const std::vector<std::string>& args) {
   if (arrays.empty())
     throw ConfigError("poslab encode: --encoder: '" + encoder +
                       "' has no position-dependent quantity to write");
-  H5Writer w(out);
-  w.attr("/", "schema_version", std::int64_t(kSchemaVersion));
-  w.attr("/", "file_kind", std::string(kFileKindEncoding));
-  w.attr("/", "poslab_version", std::string(POSLAB_VERSION));
-  w.attr("/", "encoder", encoder);
-  w.attr("/", "length", std::int64_t(length));
-  w.attr("/", "dim", std::int64_t(dim));
-  w.attr("/", "heads", std::int64_t(heads));
-  for (const auto& a : arrays) {
-    w.write("/" + a.name, a.data, a.shape);
-    if (!a.description.empty()) w.attr("/" + a.name, "description", a.description);
-  }
-  w.commit();
+  write_encoding_file(out, {encoder, length, dim, heads, arrays});
   std::cout << "wrote " << out << ":";
   for (const auto& a : arrays) {
     std::cout << " /" << a.name << " [";

@@ -2,7 +2,7 @@
 // matrix probes on a position matrix from outside poslab (a .npy file, or a dataset in an
 // HDF5 file such as one written by `poslab encode`), e.g. GPT-2's learned table. Prints
 // each probe's scalar metrics; with --out also writes them in the results file's
-// /probes/<name>/ layout, so the same tools read both.
+// /probes/<name>/ layout (io/probe_file.h), so the same tools read both.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -16,11 +16,8 @@
 #include "cli/options_util.h"
 #include "cli/output_file.h"
 #include "cli/table.h"
-#include "io/file_kind.h"
-#include "io/h5file.h"
 #include "io/matrix_source.h"
-#include "io/probe_groups.h"
-#include "io/results.h"
+#include "io/probe_file.h"
 #include "probes/linalg.h"
 #include "probes/probe.h"
 
@@ -188,21 +185,7 @@ int probe_command(const std::vector<std::string>& args) {
   table.print(std::cout);
 
   if (!out.empty()) {
-    H5Writer w(out);
-    w.attr("/", "schema_version", std::int64_t(kSchemaVersion));
-    w.attr("/", "file_kind", std::string(kFileKindProbe));
-    w.attr("/", "poslab_version", std::string(POSLAB_VERSION));
-    w.attr("/", "matrix_source", matrix_spec);
-    w.attr("/", "matrix_rows", std::int64_t(P.rows()));
-    w.attr("/", "matrix_cols", std::int64_t(P.cols()));
-    if (!sets.empty()) {
-      std::string joined;
-      for (const auto& s : sets) joined += (joined.empty() ? "" : " ") + s;
-      w.attr("/", "overrides", joined);  // the --set options, for reproducing the numbers
-    }
-    w.create_group("/probes");
-    for (const auto& rec : records) write_probe_group(w, rec);
-    w.commit();
+    write_probe_file(out, {matrix_spec, long(P.rows()), long(P.cols()), sets, records});
     std::cout << "wrote " << out << "\n";
   }
   return 0;

@@ -20,6 +20,7 @@
 #include "cli/table.h"
 #include "io/file_kind.h"
 #include "io/run_summary.h"
+#include "io/seed_group.h"
 
 namespace poslab::cli {
 
@@ -107,6 +108,7 @@ class Unpacker {
 std::string pack(const RunSummary& r) {
   std::string out = "S";
   put(out, r.run_name);
+  put(out, r.name_without_seed);
   put(out, r.encoder);
   put(out, r.group_key);
   put(out, r.diverged ? 1.0 : 0.0);
@@ -122,6 +124,7 @@ RunSummary unpack(const std::string& bytes) {
   Unpacker in(bytes);
   RunSummary r;
   r.run_name = in.text();
+  r.name_without_seed = in.text();
   r.encoder = in.text();
   r.group_key = in.text();
   r.diverged = in.number() != 0;
@@ -309,10 +312,12 @@ int report_command(const std::vector<std::string>& args) {
       if (r->diverged) ++diverged;
       else used.push_back(r);
     }
-    // The row stands for every seed: drop a sweep's seed label from the name.
+    // The row stands for every seed: its runs' names without their seed labels (one name
+    // for a sweep's seeds; each name for runs named freely).
     const RunSummary& first = *groups[key][0];
-    const std::string label = std::regex_replace(first.run_name, std::regex("__seed-[^_]*"), "");
-    std::vector<std::string> row = {label, first.encoder, std::to_string(used.size())};
+    std::vector<std::string> names;
+    for (const RunSummary* r : groups[key]) names.push_back(r->name_without_seed);
+    std::vector<std::string> row = {seed_group_label(names), first.encoder, std::to_string(used.size())};
     if (any_diverged) row.push_back(std::to_string(diverged));
     for (const auto& col : columns) {
       std::vector<double> xs;

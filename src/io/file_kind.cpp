@@ -1,8 +1,16 @@
 #include "io/file_kind.h"
 
+#include <cstdint>
+
 #include "io/h5file.h"
 
 namespace poslab {
+
+void write_file_identity(H5Writer& w, const std::string& kind) {
+  w.attr("/", "schema_version", std::int64_t(kSchemaVersion));
+  w.attr("/", "file_kind", kind);
+  w.attr("/", "poslab_version", std::string(POSLAB_VERSION));
+}
 
 std::string file_kind(const std::string& path) {
   H5Reader reader(path);

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "io/config.h"
+#include "io/format_shape.h"
 #include "io/h5_global_heaps.h"
 #include "io/temp_files.h"
 
@@ -45,15 +46,6 @@ std::string normalize(const std::string& path) {
 std::string parent_of(const std::string& normalized) {
   std::size_t slash = normalized.rfind('/');
   return slash == 0 ? "/" : normalized.substr(0, slash);
-}
-
-std::string format_shape(const std::vector<std::size_t>& shape) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i > 0) out += ", ";
-    out += std::to_string(shape[i]);
-  }
-  return out + "]";
 }
 
 std::size_t element_count(const std::vector<std::size_t>& shape) {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "io/config.h"
+#include "io/format_shape.h"
 #include "io/h5file.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
@@ -37,15 +38,6 @@ Spec parse_spec(const std::string& spec) {
   if (split == std::string::npos) split = spec.rfind(':');
   if (split == std::string::npos) return {spec, ""};
   return {spec.substr(0, split), spec.substr(split + 1)};
-}
-
-std::string format_shape(const std::vector<std::size_t>& shape) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i > 0) out += ", ";
-    out += std::to_string(shape[i]);
-  }
-  return out + "]";
 }
 
 bool opens_as_hdf5(const std::string& file) {

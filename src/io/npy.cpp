@@ -14,6 +14,7 @@
 #include <system_error>
 
 #include "io/config.h"
+#include "io/format_shape.h"
 #include "io/temp_files.h"
 
 namespace poslab {
@@ -28,15 +29,6 @@ constexpr std::size_t kMagicSize = 6;
 [[noreturn]] void fail(const std::string& path, const std::string& what,
                        const std::string& expected) {
   throw ConfigError(path + ": " + what + ": expected " + expected);
-}
-
-std::string format_shape(const std::vector<std::size_t>& shape) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i > 0) out += ", ";
-    out += std::to_string(shape[i]);
-  }
-  return out + "]";
 }
 
 // ---- The header: a Python dict literal such as

@@ -62,9 +62,7 @@ std::string build_git_commit() {
 
 void write_results(const std::string& path, const RunRecord& r) {
   H5Writer w(path);
-  w.attr("/", "schema_version", std::int64_t(kSchemaVersion));
-  w.attr("/", "file_kind", std::string(kFileKindRunResults));
-  w.attr("/", "poslab_version", std::string(POSLAB_VERSION));
+  write_file_identity(w, kFileKindRunResults);
   w.attr("/", "created", now_iso8601());
   w.attr("/", "experiment", r.experiment_name);
   w.attr("/", "run_name", r.run_name);

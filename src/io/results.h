@@ -4,11 +4,10 @@
 // whole or absent.
 #include <string>
 
+#include "io/file_kind.h"  // kSchemaVersion
 #include "io/run_record.h"
 
 namespace poslab {
-
-inline constexpr int kSchemaVersion = 1;
 
 void write_results(const std::string& path, const RunRecord& record);
 

@@ -1,11 +1,11 @@
 #include "io/run_summary.h"
 
 #include <cmath>
-#include <regex>
 
 #include "io/config.h"
 #include "io/h5file.h"
 #include "io/results.h"
+#include "io/seed_group.h"
 
 namespace poslab {
 namespace {
@@ -65,10 +65,15 @@ RunSummary read_run_summary(const std::string& path, const std::vector<std::stri
       throw ConfigError(path + ": /: status '" + status + "'; expected complete or diverged");
     r.diverged = status == "diverged";
   }
-  // The configuration without its seed identifies a row; seeds are its repetitions.
-  const std::string config = f.read_string("/config");
-  r.group_key = f.attr_string("/", "experiment") + "\n" +
-                std::regex_replace(config, std::regex("(^|\n)seed: [0-9]+"), "$1");
+  // The configuration without its seed identifies a row; seeds are its repetitions
+  // (io/seed_group.h). The name is only the row's label.
+  r.group_key = seed_group_key(f.attr_string("/", "experiment"), f.read_string("/config"), path);
+  r.name_without_seed = r.run_name;
+  if (f.has_attr("/", "seed")) {
+    const double seed = f.attr_double("/", "seed");
+    if (seed >= 0 && seed < 1.8e19 && seed == std::floor(seed))
+      r.name_without_seed = without_seed_label(r.run_name, std::uint64_t(seed));
+  }
 
   read_eval(f, "/eval", "", metrics, r);
   if (f.exists("/eval/variants"))

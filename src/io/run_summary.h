@@ -11,8 +11,11 @@ namespace poslab {
 
 struct RunSummary {
   std::string run_name, encoder;
-  // The experiment and the resolved configuration without its seed: runs that share it
-  // are repetitions (seeds) of one configuration.
+  // The run name without the sweep's "__seed-<seed>" label (root attribute seed), for the
+  // label of its row.
+  std::string name_without_seed;
+  // The experiment and the resolved configuration without its seed (io/seed_group.h):
+  // runs that share it are repetitions (seeds) of one configuration.
   std::string group_key;
   // The root attribute status == "diverged", or a non-finite /train/loss (files from
   // before `status`): training ended in non-finite numbers, so the final metrics say

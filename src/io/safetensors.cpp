@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "io/config.h"
+#include "io/format_shape.h"
 #include "io/json.h"
 
 namespace poslab {
@@ -31,15 +32,6 @@ constexpr std::size_t kMaxNamesListed = 12;
 // A name from the file, quoted for a one-line message (a hostile header can hold anything:
 // control characters are escaped, and the name is cut after 80 bytes).
 std::string quote_name(const std::string& name) { return "'" + printable(name, 80) + "'"; }
-
-std::string format_shape(const std::vector<std::size_t>& shape) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i > 0) out += ", ";
-    out += std::to_string(shape[i]);
-  }
-  return out + "]";
-}
 
 // Bits per element of every dtype the format defines (sub-byte floats included, so that a
 // valid file holding them is still read; only the tensor asked for must be convertible).

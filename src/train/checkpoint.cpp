@@ -5,14 +5,13 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "io/file_kind.h"
 #include "io/h5file.h"
 #include "io/results.h"
 
 namespace poslab {
 
 namespace {
-
-constexpr const char* kKind = "checkpoint";
 
 std::vector<double> as_doubles(const RealBuffer& v) { return {v.begin(), v.end()}; }
 
@@ -67,7 +66,7 @@ std::string checkpoint_path(const std::string& dir, const std::string& run_name)
 void write_checkpoint(const std::string& path, const RunSpec& spec, const TrainLoopState& state,
                       const ParameterSet& params, const AdamW& optimizer, const RunRecord& record) {
   H5Writer w(path);
-  w.attr("/", "file_kind", std::string(kKind));
+  w.attr("/", "file_kind", std::string(kFileKindCheckpoint));
   w.attr("/", "poslab_version", std::string(POSLAB_VERSION));
   w.attr("/", "git_commit", build_git_commit());
   w.attr("/", "run_name", spec.run_name);
@@ -96,7 +95,7 @@ void write_checkpoint(const std::string& path, const RunSpec& spec, const TrainL
 
 std::string checkpoint_mismatch(const std::string& path, const std::string& resolved_yaml) {
   H5Reader r(path);
-  if (!r.has_attr("/", "file_kind") || r.attr_string("/", "file_kind") != kKind)
+  if (!r.has_attr("/", "file_kind") || r.attr_string("/", "file_kind") != kFileKindCheckpoint)
     return "not a poslab checkpoint (no file_kind \"checkpoint\")";
   const std::string version = r.attr_string("/", "poslab_version");
   const std::string commit = r.attr_string("/", "git_commit");
