@@ -18,7 +18,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import h5py  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker  # noqa: E402
 import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
@@ -248,10 +249,18 @@ def out_dir(args):
 
 def save(fig, directory, name):
     path = Path(directory) / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
-    fig.savefig(path)
+    fig.savefig(path, bbox_inches="tight")  # keeps a legend placed outside the axes
     plt.close(fig)
     print(path)
     return path
+
+
+def line_legend(ax, lines):
+    """Inside the axes for a few lines; beside them (right) when many would hide the data."""
+    if lines > 8:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    else:
+        ax.legend(fontsize=9)
 
 
 def colours(runs):
@@ -579,11 +588,15 @@ def plot_extrapolation(runs, directory, metric, variants=False):
     ax.set_ylabel(metric.replace("_", " ") + units.get(metric, ""))
     if metric == "perplexity":
         ax.set_yscale("log")
+        # Plain numbers at 1, 2, 5 x 10^k: perplexities span one or two decades.
+        ax.yaxis.set_major_locator(mticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(mticker.FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(mticker.NullFormatter())
     elif metric != "loss":
         ax.set_ylim(-0.02, 1.02)
     title = f"Length extrapolation: {metric.replace('_', ' ')}"
     ax.set_title(title + ("\n(not defined for this task: all NaN)" if all_nan else ""))
-    ax.legend(fontsize=8 if len(curves) > 8 else 9)
+    line_legend(ax, len(curves))
     save(fig, directory, f"extrapolation_{metric}")
 
 
@@ -635,7 +648,7 @@ def plot_loss_by_position(runs, directory, length=None, variants=False):
     ax.set_ylabel("loss (nats per token)")
     window = ", ".join(f"{w:,}" for w in sorted(chosen))
     ax.set_title(f"Loss by position in windows of {window} tokens")
-    ax.legend(fontsize=8 if len(curves) > 8 else 9)
+    line_legend(ax, len(curves))
     save(fig, directory, "loss_by_position" + ("" if length is None else f"_{length}"))
 
 

@@ -7,7 +7,7 @@ study_sweep
 echo "== perplexity (per character) by evaluation length; training length 128"
 "$POSLAB" report "$RESULTS" --metrics perplexity --variants none --decimals 2
 echo "== RoPE stretched at evaluation only: position interpolation (pi-xS) and NTK-aware scaling (ntk-xS)"
-"$POSLAB" report "$RESULTS/rope.h5" --metrics perplexity --decimals 2
+/usr/bin/python3 "$STUDY/variants_table.py" "$RESULTS/rope.h5"
 plot_py extrapolation "$RESULTS" --metric perplexity --out "$RESULTS/plots"
 # RoPE as trained beside its evaluation-only stretches.
 plot_py extrapolation "$RESULTS/rope.h5" --metric perplexity --variants --out "$RESULTS/plots/rope"
