@@ -16,6 +16,7 @@
 #include "train/batch_gradient.h"
 #include "train/checkpoint.h"
 #include "train/metrics.h"
+#include "train/train_step.h"
 
 namespace poslab {
 
@@ -332,14 +333,15 @@ RunRecord train_and_evaluate(PreparedRun& run, const TrainOptions& options) {
                                        run.task->min_train_length(),
                                        run.task->max_train_length());
     const int local_stop = options.stop_signal ? int(*options.stop_signal) : 0;
-    const BatchGradient step_gradient = gradient.compute(model, batch, local_stop);
+    // Gradient, clip, schedule and (when finite) the AdamW update: train/train_step.h.
+    const StepResult result = train_step(model, gradient, optimizer, ts, step, batch, local_stop);
+    const BatchGradient& step_gradient = result.gradient;
     const double loss = step_gradient.loss;
     record.communication_seconds += step_gradient.comm_seconds;
-    const double grad_norm = clip_grad_norm(params, ts.grad_clip);
-    const double lr = learning_rate(step, ts.steps, ts.warmup_steps, ts.lr, ts.min_lr_ratio,
-                                    ts.schedule == "cosine");
+    const double grad_norm = result.grad_norm;
+    const double lr = result.lr;
     state.next_step = step + 1;
-    if (!std::isfinite(loss) || !std::isfinite(grad_norm)) {
+    if (!result.updated) {
       const std::string what = std::string(std::isfinite(loss) ? "gradient norm " : "loss ") +
                                number(std::isfinite(loss) ? grad_norm : loss) + " at step " +
                                std::to_string(step + 1);
@@ -361,7 +363,6 @@ RunRecord train_and_evaluate(PreparedRun& run, const TrainOptions& options) {
     } else {
       state.consecutive_skips = 0;
       state.last_finite_loss = loss;
-      optimizer.step(params, lr);
       state.window_loss += loss;
       state.window_tokens += long(batch.batch_size) * batch.seq_len;
       ++state.window_steps;

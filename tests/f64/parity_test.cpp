@@ -10,7 +10,7 @@
 #include <cmath>
 #include <filesystem>
 
-#include "f64/encoder_fixture.h"
+#include "f64/fixture_model.h"
 #include "io/h5file.h"
 #include "model/transformer.h"
 
@@ -45,35 +45,10 @@ class PyTorchParity : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(PyTorchParity, LogitsLossAndEveryGradient) {
   H5Reader f((kFixtureDir / (GetParam() + ".h5")).string());
-  const YAML::Node model_yaml = YAML::Load(f.attr_string("/", "model_yaml"));
-  const YAML::Node encoder_yaml = YAML::Load(f.attr_string("/", "encoder_yaml"));
-
-  TransformerConfig c;
-  c.vocab_size = static_cast<int>(f.attr_double("/", "vocab_size"));
-  c.layers = model_yaml["layers"].as<int>();
-  c.d_model = model_yaml["d_model"].as<int>();
-  c.heads = model_yaml["heads"].as<int>();
-  c.d_ff = model_yaml["d_ff"].as<int>();
-  c.tied_embeddings = model_yaml["tied_embeddings"].as<bool>();
-  c.causal = model_yaml["attention"].as<std::string>() == "causal";
-  ASSERT_EQ(f.attr_string("/", "kind"), c.causal ? "causal" : "bidirectional");
-
-  const std::string name = encoder_yaml["name"].as<std::string>();
-  const PluginSpec spec{name, ConfigNode(encoder_yaml, "encoder", std::make_shared<KeyOrigins>(),
-                                         GetParam() + ".h5")};
-  Transformer model(c, EncoderRegistry::instance().build(spec, Transformer::model_dims(c)));
-
-  // Every poslab parameter must be in the fixture with the same shape, and vice versa.
+  const std::unique_ptr<Transformer> built = testing::model_from_fixture(f, GetParam() + ".h5");
+  Transformer& model = *built;
+  ASSERT_EQ(f.attr_string("/", "kind"), model.config().causal ? "causal" : "bidirectional");
   ParameterSet& params = model.params();
-  ASSERT_EQ(f.members("/params").size(), params.infos().size());
-  for (const auto& info : params.infos()) {
-    const std::string path = "/params/" + info.name;
-    ASSERT_TRUE(f.exists(path)) << info.name << " missing from the fixture";
-    std::vector<std::size_t> shape(info.shape.begin(), info.shape.end());
-    ASSERT_EQ(f.shape(path), shape) << info.name;
-    const auto v = f.read(path);
-    std::copy(v.begin(), v.end(), params.values().begin() + info.offset);
-  }
 
   const auto shape = f.shape("/inputs");
   const int B = static_cast<int>(shape[0]), T = static_cast<int>(shape[1]);
