@@ -83,7 +83,14 @@ TEST_P(PyTorchParity, LogitsLossAndEveryGradient) {
   const auto mask64 = f.read_int64("/loss_mask");
   const std::vector<std::uint8_t> mask(mask64.begin(), mask64.end());
 
-  const double* logits = model.forward(inputs.data(), B, T);
+  // Randomized-position fixtures store the (fixed) position array the model reads.
+  std::vector<int> positions;
+  if (f.exists("/positions")) {
+    const auto p64 = f.read_int64("/positions");
+    positions.assign(p64.begin(), p64.end());
+    ASSERT_EQ(positions.size(), std::size_t(T));
+  }
+  const double* logits = model.forward(inputs.data(), B, T, positions.empty() ? nullptr : positions.data());
   EXPECT_LT(relative_error(logits, f.read("/logits")), kTolerance) << "logits";
   const double loss = model.loss(targets.data(), mask.data());
   const double ref_loss = f.read("/loss")[0];
