@@ -101,11 +101,11 @@ INSTANTIATE_TEST_SUITE_P(
         // is 32 tokens); learned needs a row per position; none and cope have no index
         // positions to randomize.
         BadCase{"randomized.yaml", "--only rope --set encoder.randomized.max_position=20",
-                {"randomized.yaml", "encoder.randomized.max_position", "expected max_position >= 32"}},
+                {"encoder.randomized.max_position", "expected max_position >= 32"}},
         BadCase{"randomized.yaml", "--only learned --set encoder.max_length=40",
                 {"encoder.max_length", "max_position = 64"}},
-        BadCase{"randomized.yaml", "--only rope --set encoder.randomized={}",
-                {"encoder.randomized.max_position", "required"}},
+        BadCase{"randomized.yaml", "--only rope --set encoder.randomized.max_position=0",
+                {"encoder.randomized.max_position", "between 1"}},
         BadCase{"tiny.yaml", "--only none --set encoder.randomized.max_position=64",
                 {"encoder.randomized", "unknown key"}},
         BadCase{"randomized.yaml", "--only rope --set encoder.name=cope --set encoder.randomized.max_position=64",

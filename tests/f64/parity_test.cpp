@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "f64/encoder_fixture.h"
@@ -91,10 +93,12 @@ TEST_P(PyTorchParity, LogitsLossAndEveryGradient) {
     ASSERT_EQ(positions.size(), std::size_t(T));
   }
   const double* logits = model.forward(inputs.data(), B, T, positions.empty() ? nullptr : positions.data());
-  EXPECT_LT(relative_error(logits, f.read("/logits")), kTolerance) << "logits";
+  double worst = relative_error(logits, f.read("/logits"));  // over logits, loss and gradients
+  EXPECT_LT(worst, kTolerance) << "logits";
   const double loss = model.loss(targets.data(), mask.data());
   const double ref_loss = f.read("/loss")[0];
   EXPECT_LT(std::abs(loss - ref_loss) / std::abs(ref_loss), kTolerance) << "loss " << loss << " vs " << ref_loss;
+  worst = std::max(worst, std::abs(loss - ref_loss) / std::abs(ref_loss));
 
   params.zero_grads();
   model.backward(targets.data(), mask.data());
@@ -102,7 +106,11 @@ TEST_P(PyTorchParity, LogitsLossAndEveryGradient) {
     const auto ref = f.read("/grads/" + info.name);
     const double err = relative_error(params.grads().data() + info.offset, ref);
     EXPECT_LT(err, kTolerance) << "gradient of " << info.name;
+    worst = std::max(worst, err);
   }
+  // POSLAB_PARITY_REPORT=1 prints the worst relative error of each fixture.
+  if (std::getenv("POSLAB_PARITY_REPORT"))
+    std::printf("parity %s: max relative error %.3g\n", GetParam().c_str(), worst);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, PyTorchParity, ::testing::ValuesIn(fixture_names()),

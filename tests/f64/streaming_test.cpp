@@ -260,7 +260,9 @@ TEST_P(TileHooks, MatchTheMaterializedHooks) {
     for (std::size_t i = 0; i < z.size(); ++i) bias = std::max(bias, std::abs(biased[i] - z[i]));
     EXPECT_GT(bias, 0.01);
   }
-  if (encoder->has_value_bias()) EXPECT_GT(max_abs(out), 0.01);
+  if (encoder->has_value_bias()) {
+    EXPECT_GT(max_abs(out), 0.01);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllEncoders, TileHooks, ::testing::ValuesIn(stream_cases()),
