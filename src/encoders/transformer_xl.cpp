@@ -178,13 +178,23 @@ class TransformerXlEncoder : public PositionalEncoder {
       state[c] = s;
     }
     Real* qv = state + t.cols();
+    const int* p = identity_positions() ? nullptr : positions().data();
     for (int r = 0; r < t.rows(); ++r) {
-      const int i = t.i0 + r, n = t.key_end(r) - t.j0, pi = position(i);
+      const int i = t.i0 + r, n = t.key_end(r) - t.j0;
       const Real* qi = t.q + std::size_t(i) * dh;
       for (int e = 0; e < dh; ++e) qv[e] = qi[e] + v[e];
       Real* sc = scores + std::size_t(r) * ld;
+      if (p) {  // randomized positions: R at p_i - p_j
+        for (int c = 0; c < n; ++c) {
+          const Real* krow = kr + std::size_t(p[i] - p[t.j0 + c] - K.r_min) * dh;
+          Real s = 0;
+          for (int e = 0; e < dh; ++e) s += qv[e] * krow[e];
+          sc[c] += (s + state[c]) * scale;
+        }
+        continue;
+      }
       for (int c = 0; c < n; ++c) {
-        const Real* krow = kr + std::size_t(pi - position(t.j0 + c) - K.r_min) * dh;
+        const Real* krow = kr + std::size_t(i - (t.j0 + c) - K.r_min) * dh;
         Real s = 0;
         for (int e = 0; e < dh; ++e) s += qv[e] * krow[e];
         sc[c] += (s + state[c]) * scale;
