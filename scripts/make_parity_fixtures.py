@@ -40,6 +40,9 @@ INIT_STD = 0.3  # large on purpose: every weight, bias and table entry must matt
 #   score_bias(q, k [B,H,T,dh], layer)         added to the attention logits [.,H,T,T]
 #   value_bias(alpha [B,H,T,T], layer)         added to the attention output [B,H,T,dh]
 # Parameters live in the model's flat dict under "encoder.*" names.
+# Positions: self.positions is None (0..T-1) or a fixed list [T] (randomized positions,
+# Ruoss et al. 2023: a sorted subset of 0..max_position-1 shared by the batch); every
+# scheme reads position k = pos[t] of slot t, relative ones pos[i] - pos[j].
 # ---------------------------------------------------------------------------------------
 
 
@@ -49,6 +52,22 @@ class Encoder:
         self.dims = dims  # dict: d_model, heads, layers
         self.causal = causal
         self.params = {}  # name -> tensor (requires grad), filled by init_params
+        self.positions = None  # None: 0..T-1; else the [T] positions of the slots
+
+    def pos(self, T):
+        """[T] float64 positions of the T slots."""
+        if self.positions is None:
+            return torch.arange(T, dtype=torch.float64)
+        assert len(self.positions) == T
+        return torch.tensor(self.positions, dtype=torch.float64)
+
+    def pos_long(self, T):
+        return self.pos(T).long()
+
+    def rel(self, T):
+        """[T, T] pos[i] - pos[j] (query minus key) as longs."""
+        p = self.pos_long(T)
+        return p[:, None] - p[None, :]
 
     def init_params(self):
         pass
@@ -74,21 +93,23 @@ class NoneEncoder(Encoder):
     """NoPE: nothing; causal attention alone carries position."""
 
 
-def sinusoid_table(length, d, base):
-    # P(k, 2i) = sin(k / base^(2i/d)), P(k, 2i+1) = cos(k / base^(2i/d)), 0 <= i < d/2.
+def sinusoid_table(length, d, base, positions=None):
+    # P(k, 2i) = sin(k / base^(2i/d)), P(k, 2i+1) = cos(k / base^(2i/d)), 0 <= i < d/2;
+    # row t at k = positions[t] (k = t by default).
     P = torch.zeros(length, d)
-    for k in range(length):
+    for t in range(length):
+        k = t if positions is None else positions[t]
         for i in range(d // 2):
             angle = k / base ** (2 * i / d)
-            P[k, 2 * i] = math.sin(angle)
-            P[k, 2 * i + 1] = math.cos(angle)
+            P[t, 2 * i] = math.sin(angle)
+            P[t, 2 * i + 1] = math.cos(angle)
     return P
 
 
 class SinusoidalEncoder(Encoder):
     def embed(self, x):
         T, D = x.shape[1], x.shape[2]
-        return x + sinusoid_table(T, D, self.cfg["base"])[None]
+        return x + sinusoid_table(T, D, self.cfg["base"], self.positions)[None]
 
 
 class LearnedEncoder(Encoder):
@@ -98,14 +119,19 @@ class LearnedEncoder(Encoder):
     def embed(self, x):
         T = x.shape[1]
         assert T <= self.cfg["max_length"], "learned: length beyond max_length"
-        return x + self.params["encoder.table"][:T][None]
+        rows = self.pos_long(T)  # row pos[t] for slot t
+        assert int(rows.max()) < self.cfg["max_length"], "learned: position beyond max_length"
+        return x + self.params["encoder.table"][rows][None]
 
 
-def shaw_index(T, K):
-    # [T, T] row index r + K of the relative table, r = clip(j - i, -K, K).
-    i = torch.arange(T)[:, None]
-    j = torch.arange(T)[None, :]
-    return (j - i).clamp(-K, K) + K
+def shaw_index(T, K, rel=None):
+    # [T, T] row index r + K of the relative table, r = clip(j - i, -K, K) (positions:
+    # rel = pos[i] - pos[j], r = clip(-rel)).
+    if rel is None:
+        i = torch.arange(T)[:, None]
+        j = torch.arange(T)[None, :]
+        rel = i - j
+    return (-rel).clamp(-K, K) + K
 
 
 class ShawEncoder(Encoder):
@@ -118,21 +144,23 @@ class ShawEncoder(Encoder):
 
     def score_bias(self, q, k, layer):
         # q_i . a^K_{r(i,j)} / sqrt(dh); together with z this is q_i.(k_j + a^K_r)/sqrt(dh).
-        return shaw_score(q, self.params[f"encoder.layers.{layer}.key"], self.cfg["clip"])
+        return shaw_score(q, self.params[f"encoder.layers.{layer}.key"], self.cfg["clip"],
+                          self.rel(q.shape[-2]))
 
     def value_bias(self, alpha, layer):
-        return shaw_value(alpha, self.params[f"encoder.layers.{layer}.value"], self.cfg["clip"])
+        return shaw_value(alpha, self.params[f"encoder.layers.{layer}.value"], self.cfg["clip"],
+                          self.rel(alpha.shape[-1]))
 
 
-def shaw_score(q, aK, K):
+def shaw_score(q, aK, K, rp=None):
     T, dh = q.shape[-2], q.shape[-1]
-    rel = aK[shaw_index(T, K)]  # [T, T, dh]
+    rel = aK[shaw_index(T, K, rp)]  # [T, T, dh]
     return torch.einsum("bhid,ijd->bhij", q, rel) / math.sqrt(dh)
 
 
-def shaw_value(alpha, aV, K):
+def shaw_value(alpha, aV, K, rp=None):
     T = alpha.shape[-1]
-    rel = aV[shaw_index(T, K)]  # [T, T, dh]
+    rel = aV[shaw_index(T, K, rp)]  # [T, T, dh]
     return torch.einsum("bhij,ijd->bhid", alpha, rel)
 
 
@@ -153,8 +181,9 @@ def t5_bucket(rp, bidirectional, num_buckets, max_distance):
     return ret + min(nb - 1, max_exact + math.floor(scaled))
 
 
-def t5_bucket_table(T, bidirectional, num_buckets, max_distance):
-    return torch.tensor([[t5_bucket(j - i, bidirectional, num_buckets, max_distance)
+def t5_bucket_table(T, bidirectional, num_buckets, max_distance, positions=None):
+    p = list(range(T)) if positions is None else list(positions)
+    return torch.tensor([[t5_bucket(p[j] - p[i], bidirectional, num_buckets, max_distance)
                           for j in range(T)] for i in range(T)], dtype=torch.long)
 
 
@@ -165,7 +194,7 @@ class T5Encoder(Encoder):
     def score_bias(self, q, k, layer):
         T = q.shape[-2]
         buckets = t5_bucket_table(T, not self.causal, self.cfg["num_buckets"],
-                                  self.cfg["max_distance"])
+                                  self.cfg["max_distance"], self.positions)
         return self.params["encoder.bias"][buckets].permute(2, 0, 1)[None]  # [1,H,T,T]
 
 
@@ -183,12 +212,13 @@ class AlibiEncoder(Encoder):
     def score_bias(self, q, k, layer):
         T = q.shape[-2]
         m = torch.tensor(alibi_slopes(self.dims["heads"]))
-        dist = (torch.arange(T)[:, None] - torch.arange(T)[None, :]).abs()
+        dist = self.rel(T).abs()  # |pos[i] - pos[j]|
         return (-m[:, None, None] * dist[None])[None]  # [1,H,T,T]
 
 
-def rope_angles(T, dh, base, rotary_dims, interpolation, ntk_factor):
-    """phi [T, d_rot/2] = (k / interpolation) * theta_m, theta_m = base'^(-2m/d_rot)."""
+def rope_angles(T, dh, base, rotary_dims, interpolation, ntk_factor, positions=None):
+    """phi [T, d_rot/2] = (k / interpolation) * theta_m, theta_m = base'^(-2m/d_rot), k the
+    slot's position (positions[t], or t)."""
     d_rot = rotary_dims if rotary_dims > 0 else dh
     assert d_rot % 2 == 0 and d_rot <= dh
     if ntk_factor != 1.0:
@@ -196,7 +226,9 @@ def rope_angles(T, dh, base, rotary_dims, interpolation, ntk_factor):
         base = base * ntk_factor ** (d_rot / (d_rot - 2))
     m = torch.arange(d_rot // 2, dtype=torch.float64)
     theta = base ** (-2.0 * m / d_rot)
-    pos = torch.arange(T, dtype=torch.float64) / interpolation
+    k = torch.arange(T, dtype=torch.float64) if positions is None else \
+        torch.tensor(positions, dtype=torch.float64)
+    pos = k / interpolation
     return pos[:, None] * theta[None, :], d_rot
 
 
@@ -218,11 +250,11 @@ class RopeEncoder(Encoder):
         if c.get("scaling", "none") == "yarn":  # YaRN: new frequencies, q and k x (0.1 ln s + 1)
             theta, d_rot = yarn_theta(dh, c["base"], c["rotary_dims"], c["factor"],
                                       c["original_length"], c["alpha"], c["beta"])
-            phi = torch.arange(T, dtype=torch.float64)[:, None] * theta[None, :]
+            phi = self.pos(T)[:, None] * theta[None, :]
             mag = 0.1 * math.log(c["factor"]) + 1
             return rope_rotate(q, phi, d_rot) * mag, rope_rotate(k, phi, d_rot) * mag
         phi, d_rot = rope_angles(T, dh, c["base"], c["rotary_dims"], c["interpolation"],
-                                 c["ntk_factor"])
+                                 c["ntk_factor"], self.positions)
         return rope_rotate(q, phi, d_rot), rope_rotate(k, phi, d_rot)
 
 
@@ -278,7 +310,7 @@ class KerpleEncoder(Encoder):
         T = q.shape[-2]
         rho1, rho2 = self.params["encoder.rho1"], self.params["encoder.rho2"]
         r1 = torch.log1p(torch.exp(rho1))[:, None, None]
-        dist = (torch.arange(T)[:, None] - torch.arange(T)[None, :]).abs().to(torch.float64)
+        dist = self.rel(T).abs().to(torch.float64)  # |pos[i] - pos[j]|
         if self.cfg.get("variant", "log") == "power":
             r2 = (2 * torch.sigmoid(rho2))[:, None, None]
             # |i-j|^r2 with 0^r2 = 0 and no log(0) in its gradient
@@ -295,12 +327,13 @@ class SandwichEncoder(Encoder):
     def score_bias(self, q, k, layer):
         T, H = q.shape[-2], self.dims["heads"]
         dbar = self.cfg.get("dim", 0) or self.dims["d_model"]
+        positions = self.pos(T)
         base = self.cfg.get("base", 10000.0)
         per_head = self.cfg.get("per_head_ratio", True)
         out = []
         for h in range(1, H + 1):
             ratio = 8.0 * h / H if per_head else 1.0
-            pos = torch.arange(T, dtype=torch.float64) / ratio
+            pos = positions / ratio
             freq = base ** (-2.0 * torch.arange(dbar // 2, dtype=torch.float64) / dbar)
             ang = pos[:, None] * freq[None, :]
             p = torch.stack([torch.sin(ang), torch.cos(ang)], dim=-1).flatten(-2)  # [T, dbar]
@@ -333,8 +366,8 @@ class FireEncoder(Encoder):
         P = self.params
         c = self.cfg.get("c_init", 1.0) * torch.exp(P[pre + "log_c"])
         L = self.cfg.get("L_init", 16.0) * torch.exp(P[pre + "log_L"])
-        i = torch.arange(T, dtype=torch.float64)[:, None].expand(T, T)
-        j = torch.arange(T, dtype=torch.float64)[None, :].expand(T, T)
+        i = self.pos(T)[:, None].expand(T, T)  # the query's position pos[i]
+        j = self.pos(T)[None, :].expand(T, T)  # the key's position pos[j]
         n = torch.maximum(i, L.expand(T, T))
         x = torch.log(c * (i - j).abs() + 1) / torch.log(c * n + 1)  # [T, T]
         hdn = torch.relu(x[..., None] @ P[pre + "fc1.weight"].T + P[pre + "fc1.bias"])
@@ -356,9 +389,10 @@ class XposEncoder(Encoder):
     def rotate_qk(self, q, k, layer):
         T, dh = q.shape[-2], q.shape[-1]
         c = self.cfg
-        phi, d_rot = rope_angles(T, dh, c.get("base", 10000.0), c.get("rotary_dims", 0), 1.0, 1.0)
+        phi, d_rot = rope_angles(T, dh, c.get("base", 10000.0), c.get("rotary_dims", 0), 1.0, 1.0,
+                                 self.positions)
         zeta = xpos_zeta(d_rot, c.get("gamma", 0.4))
-        n = torch.arange(T, dtype=torch.float64)[:, None]
+        n = self.pos(T)[:, None]
         up = zeta[None, :] ** (n / c.get("scale_base", 512.0))  # [T, d_rot/2], uncentred
         scale = torch.repeat_interleave(up, 2, dim=-1)  # the pair's two dims share it
         ones = torch.ones(T, dh - d_rot)
@@ -384,11 +418,12 @@ class TransformerXlEncoder(Encoder):
         D = H * dh
         pre = f"encoder.layers.{layer}."
         W, u, v = self.params[pre + "W_R"], self.params[pre + "u"], self.params[pre + "v"]
-        rel = torch.arange(T)[:, None] - torch.arange(T)[None, :]  # [T, T]: i - j
+        rel = self.rel(T)  # [T, T]: pos[i] - pos[j]
+        S = int(rel.abs().max()) + 1
         # R at every signed distance, then W_R R split into heads: [T, T, H, dh]
         R = torch.stack([sinusoid_row(float(r), D, self.cfg.get("base", 10000.0))
-                         for r in range(-(T - 1), T)])  # [2T-1, D]
-        WR = (R @ W.T)[rel + T - 1].reshape(T, T, H, dh)
+                         for r in range(-(S - 1), S)])  # [2S-1, D]
+        WR = (R @ W.T)[rel + S - 1].reshape(T, T, H, dh)
         term_b = torch.einsum("bhid,ijhd->bhij", q, WR)
         term_c = torch.einsum("hd,bhjd->bhj", u, k)[:, :, None, :]
         term_d = torch.einsum("hd,ijhd->hij", v, WR)[None]
@@ -559,6 +594,43 @@ FIXTURES = [
      16, 2, False),
 ]
 
+# Randomized positions (Ruoss et al. 2023): the same schemes reading a FIXED position array
+# (stored in the fixture as /positions, read by the C++ test), a sorted subset of
+# 0..max_position-1 with gaps, not starting at 0. Named <encoder>_randomized_<kind>.
+RANDOMIZED_POSITIONS = [2, 3, 7, 12, 20, 27, 38]
+RANDOMIZED = {"randomized": {"max_position": 40}}
+FIXTURES += [
+    ("sinusoidal_randomized", "causal", {"base": 100.0, **RANDOMIZED}, 16, 2, True),
+    ("learned_randomized", "causal", {"max_length": 40, **RANDOMIZED}, 16, 2, False),
+    ("learned_randomized", "bidirectional", {"max_length": 40, **RANDOMIZED}, 16, 2, True),
+    ("rope_randomized", "causal",
+     {"base": 100.0, "rotary_dims": 6, "interpolation": 2.0, "ntk_factor": 1.0, **RANDOMIZED},
+     16, 2, False),
+    ("rope_randomized", "bidirectional",
+     {"base": 100.0, "rotary_dims": 0, "interpolation": 1.0, "ntk_factor": 1.0, **RANDOMIZED},
+     16, 2, True),
+    ("alibi_randomized", "causal", {**RANDOMIZED}, 24, 3, True),
+    ("alibi_randomized", "bidirectional", {**RANDOMIZED}, 16, 2, False),
+    ("t5_randomized", "causal", {"num_buckets": 8, "max_distance": 20, **RANDOMIZED}, 16, 2, False),
+    ("t5_randomized", "bidirectional", {"num_buckets": 12, "max_distance": 20, **RANDOMIZED},
+     16, 2, True),
+    ("kerple_randomized", "causal", {"variant": "log", **RANDOMIZED}, 16, 2, False),
+    ("kerple_randomized", "bidirectional", {"variant": "power", **RANDOMIZED}, 16, 2, True),
+    ("fire_randomized", "causal", {"hidden": 5, "c_init": 0.7, "L_init": 9.5, **RANDOMIZED},
+     16, 2, False),
+    ("fire_randomized", "bidirectional", {"hidden": 4, "c_init": 1.3, "L_init": 5.0, **RANDOMIZED},
+     16, 2, True),
+    ("sandwich_randomized", "causal", {"dim": 8, "base": 100.0, "per_head_ratio": True, **RANDOMIZED},
+     16, 2, False),
+    ("shaw_randomized", "bidirectional", {"clip": 2, **RANDOMIZED}, 16, 2, False),
+    ("shaw_randomized", "causal", {"clip": 6, **RANDOMIZED}, 16, 2, True),
+    ("xpos_randomized", "causal",
+     {"gamma": 0.4, "scale_base": 16.0, "base": 100.0, "rotary_dims": 6, **RANDOMIZED},
+     16, 2, False),
+    ("transformer_xl_randomized", "causal", {"base": 100.0, **RANDOMIZED}, 16, 2, True),
+    ("transformer_xl_randomized", "bidirectional", {"base": 100.0, **RANDOMIZED}, 12, 3, False),
+]
+
 BASE_SEED = 20240601
 
 
@@ -571,11 +643,15 @@ def yaml_scalar(v):
 
 
 def yaml_flow(d):
-    return "{" + ", ".join(f"{k}: {yaml_scalar(v)}" for k, v in d.items()) + "}"
+    return "{" + ", ".join(f"{k}: {yaml_flow(v) if isinstance(v, dict) else yaml_scalar(v)}"
+                           for k, v in d.items()) + "}"
 
 
 # Fixtures of a second option set of one encoder are named <encoder>_<variant>_<kind>.
-FIXTURE_ENCODER = {"kerple_power": "kerple", "rope_yarn": "rope"}
+FIXTURE_ENCODER = {"kerple_power": "kerple", "rope_yarn": "rope",
+                   **{f"{n}_randomized": n for n in
+                      ("sinusoidal", "learned", "rope", "alibi", "t5", "kerple", "fire",
+                       "sandwich", "shaw", "xpos", "transformer_xl")}}
 
 
 def build_fixture(index, tag, kind, opts, D, H, tied):
@@ -584,6 +660,9 @@ def build_fixture(index, tag, kind, opts, D, H, tied):
     dims = {"d_model": D, "heads": H, "layers": L}
     name = FIXTURE_ENCODER.get(tag, tag)
     enc = ENCODERS[name](opts, dims, causal)
+    if "randomized" in opts:
+        enc.positions = RANDOMIZED_POSITIONS
+        assert max(enc.positions) < opts["randomized"]["max_position"]
 
     params = init_model_params(V, D, F_, L, tied)
     enc.init_params()
@@ -615,7 +694,7 @@ def build_fixture(index, tag, kind, opts, D, H, tied):
         "model_yaml": yaml_flow(model), "encoder_yaml": yaml_flow(encoder),
         "ids": ids, "targets": targets, "mask": mask, "params": params,
         "logits": logits.detach(), "loss": loss.detach(), "grads": grads, "enc": enc,
-        "H": H,
+        "H": H, "positions": enc.positions,
     }
 
 
@@ -643,6 +722,8 @@ def _write_h5(fx, tmp):
         f.create_dataset("inputs", data=fx["ids"].numpy().astype(np.int64))
         f.create_dataset("targets", data=fx["targets"].numpy().astype(np.int64))
         f.create_dataset("loss_mask", data=fx["mask"].numpy().astype(np.int64))
+        if fx["positions"] is not None:
+            f.create_dataset("positions", data=np.array(fx["positions"], dtype=np.int64))
         f.create_dataset("logits", data=fx["logits"].numpy().astype(np.float64))
         f.create_dataset("loss", data=np.float64(fx["loss"].item()))
         gp = f.create_group("params")
@@ -694,10 +775,12 @@ def verify_fixture(path):
         assert f["inputs"].dtype == np.int64 and f["loss_mask"].dtype == np.int64
         assert all(f[k].dtype == np.float64 for k in ("logits", "loss"))
         assert f["loss"].shape == ()
+        positions = [int(p) for p in f["positions"][()]] if "positions" in f else None
     D, H, Lf, Ff = model["d_model"], model["heads"], model["layers"], model["d_ff"]
     causal = model["attention"] == "causal"
     expected = init_model_params(Vf, D, Ff, Lf, model["tied_embeddings"])
     enc = ENCODERS[name](opts, {"d_model": D, "heads": H, "layers": Lf}, causal)
+    enc.positions = positions
     enc.init_params()
     expected.update(enc.params)
     assert set(params) == set(expected) == set(grads_file), path
@@ -713,19 +796,28 @@ def verify_fixture(path):
     assert 0 < int(mask.sum()) < mask.numel() and (mask.sum(dim=0) > 0).all()
     for n, g in zip(names, grads):
         assert g is not None and torch.equal(g, grads_file[n]), n
-        if n == "encoder.table":  # learned rows beyond the sequence length are never read
-            Tn = ids.shape[1]
-            assert g[:Tn].abs().min(dim=1).values.min() > 0 and g[Tn:].abs().max() == 0
+        if n == "encoder.table":  # learned rows at no slot's position are never read
+            read = enc.pos_long(ids.shape[1])
+            unread = torch.ones(g.shape[0], dtype=torch.bool)
+            unread[read] = False
+            assert g[read].abs().min(dim=1).values.min() > 0 and g[unread].abs().max() == 0
         elif n.startswith("encoder.layers.") and n.endswith(".key") or \
                 n.startswith("encoder.layers.") and n.endswith(".value"):
-            # every distance gets gradient, except j > i (rows K+1..2K) under the causal mask
+            # exactly the rows of the clipped distances that occur get gradient (j > i,
+            # rows K+1..2K, not under the causal mask; with positions, the gaps decide)
             K = opts["clip"]
+            Tn = ids.shape[1]
+            rows = shaw_index(Tn, K, enc.rel(Tn))
+            if causal:
+                rows = rows[torch.tril(torch.ones(Tn, Tn, dtype=torch.bool))]
+            expected = set(rows.flatten().tolist())
             used = g.abs().sum(dim=1) > 0
-            assert used[:K + 1].all() and used[K + 1:].all() != causal, n
-            assert not causal or g[K + 1:].abs().max() == 0, n
+            for r in range(2 * K + 1):
+                assert bool(used[r]) == (r in expected), (n, r)
         elif n == "encoder.bias":  # t5: only buckets that occur get gradient
             Tn = ids.shape[1]
-            used = t5_bucket_table(Tn, not causal, opts["num_buckets"], opts["max_distance"])
+            used = t5_bucket_table(Tn, not causal, opts["num_buckets"], opts["max_distance"],
+                                   positions)
             if causal:
                 used = used[torch.tril(torch.ones(Tn, Tn, dtype=torch.bool))]
             used = set(used.flatten().tolist())

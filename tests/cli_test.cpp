@@ -97,6 +97,19 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"tiny.yaml", "--set model.heads=3", {"model.heads"}},
         BadCase{"tiny.yaml", "--set encoder.name=nosuch", {"encoder.name", "nosuch"}},
         BadCase{"bad_variant.yaml", "", {"bad_variant.yaml", "eval.variants.sparse.eval_p_ignroe", "unknown key"}},
+        // randomized positions: a T-subset of 0..P-1 needs T <= P for every length (copy 16
+        // is 32 tokens); learned needs a row per position; none and cope have no index
+        // positions to randomize.
+        BadCase{"randomized.yaml", "--only rope --set encoder.randomized.max_position=20",
+                {"encoder.randomized.max_position", "expected max_position >= 32"}},
+        BadCase{"randomized.yaml", "--only learned --set encoder.max_length=40",
+                {"encoder.max_length", "max_position = 64"}},
+        BadCase{"randomized.yaml", "--only rope --set encoder.randomized.max_position=0",
+                {"encoder.randomized.max_position", "between 1"}},
+        BadCase{"tiny.yaml", "--only none --set encoder.randomized.max_position=64",
+                {"encoder.randomized", "unknown key"}},
+        BadCase{"randomized.yaml", "--only rope --set encoder.name=cope --set encoder.randomized.max_position=64",
+                {"encoder.randomized", "unknown key"}},
         BadCase{"variants.yaml", "--set eval.variants.sparse.eval_p_ignroe=0.5",
                 {"--set", "eval.variants.sparse.eval_p_ignroe", "unknown key"}},
         BadCase{"variants.yaml", "--set eval.variants.sparse.eval_p_ignore=2",
@@ -174,8 +187,31 @@ TEST(Cli, EncodeWritesTheSeedArticleMatrix) {
 TEST(Cli, ListShowsEveryEncoderWithOptions) {
   const auto r = run_poslab("list encoders");
   ASSERT_EQ(r.exit_code, 0);
-  for (const char* s : {"none", "sinusoidal", "learned", "max_length", "512"})
+  for (const char* s : {"none", "sinusoidal", "learned", "max_length", "512", "randomized (section",
+                        "randomized.max_position (int, required"})
     EXPECT_NE(r.out.find(s), std::string::npos) << s;
+}
+
+// Randomized positions end to end: the runs train on length 4 and evaluate at 8 and 16 with
+// positions drawn from 0..63; the same seed gives the same numbers, and the positions are
+// really drawn (the randomized rope trains differently from plain rope on the same batches).
+TEST(Cli, RandomizedPositionsTrainAndEvaluatePastTheTrainingLength) {
+  const auto a = fresh_dir("randomized_a"), b = fresh_dir("randomized_b");
+  const std::string exp = data_path("experiments/randomized.yaml");
+  const auto r = run_poslab("run " + exp + " --out " + a.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(run_poslab("run " + exp + " --only rope --out " + b.string()).exit_code, 0);
+  for (const std::string run : {"rope", "learned"}) {
+    H5Reader f((a / (run + ".h5")).string());
+    EXPECT_EQ(f.read("/eval/length"), (std::vector<double>{4, 8, 16})) << run;
+    for (double loss : f.read("/eval/loss")) EXPECT_TRUE(std::isfinite(loss)) << run;
+    EXPECT_NE(f.read_string("/config").find("max_position: 64"), std::string::npos) << run;
+  }
+  H5Reader first((a / "rope.h5").string()), again((b / "rope.h5").string()),
+      plain((a / "rope_plain.h5").string());
+  EXPECT_EQ(first.read("/train/loss"), again.read("/train/loss"));
+  EXPECT_EQ(first.read("/eval/loss"), again.read("/eval/loss"));
+  EXPECT_NE(first.read("/train/loss"), plain.read("/train/loss"));
 }
 
 }  // namespace

@@ -13,11 +13,15 @@
 // (offset o = j - i + T - 1), and row i of head h is the contiguous slice starting at
 // T - 1 - i: adding it is a vector add, with no [H, T, T] table to read. The streaming
 // attention's tiles compute -m_h·|i - j| per element instead (no table at all).
+// Randomized positions: -m_h·|p_i - p_j|, the table spanning position_span(T) offsets
+// (offset_bias.h), the tiles per element from the positions.
 #include <cmath>
 #include <cstdlib>
 
 #include "encoders/alibi_slopes.h"
 #include "encoders/encoder.h"
+#include "encoders/offset_bias.h"
+#include "encoders/randomized_positions.h"
 
 namespace poslab {
 namespace {
@@ -31,10 +35,13 @@ class AlibiEncoder : public PositionalEncoder {
   void score_bias_forward(int /*layer*/, const Real* /*q*/, const Real* /*k*/, Real* logits,
                           const AttnDims& d) override {
     const int T = d.T;
-    if (by_offset_T_ != T) {  // the table depends only on T: built once per length
-      by_offset_ = bias_by_offset(T).cast<Real>();
+    // The table depends only on T (and the positions' span): built once per length.
+    if (by_offset_T_ != T || by_offset_version_ != positions_version()) {
+      by_offset_ = bias_by_offset(position_span(T)).cast<Real>();
       by_offset_T_ = T;
+      by_offset_version_ = positions_version();
     }
+    if (!identity_positions()) return add_offset_bias(by_offset_.data(), logits, d, *this);
     const std::size_t s_block = std::size_t(T) * T;
 #pragma omp parallel for schedule(static)
     for (int bh = 0; bh < d.B * d.H; ++bh) {
@@ -52,6 +59,14 @@ class AlibiEncoder : public PositionalEncoder {
   // the per-offset table above is, so both paths add the same numbers.
   void score_bias_tile(const AttnTile& t, Real* scores, int ld, Real* /*state*/) const override {
     const double m = slopes_[t.h];
+    if (!identity_positions()) {
+      for (int r = 0; r < t.rows(); ++r) {
+        const int pi = position(t.i0 + r), n = t.key_end(r) - t.j0;
+        Real* s = scores + std::size_t(r) * ld;
+        for (int c = 0; c < n; ++c) s[c] += Real(-m * std::abs(position(t.j0 + c) - pi));
+      }
+      return;
+    }
     for (int r = 0; r < t.rows(); ++r) {
       const int i = t.i0 + r, n = t.key_end(r) - t.j0;
       Real* s = scores + std::size_t(r) * ld;
@@ -89,14 +104,15 @@ class AlibiEncoder : public PositionalEncoder {
   }
 
   std::vector<double> slopes_;  // [H]
-  MatR by_offset_;              // [H, 2T-1] for the last T seen
+  MatR by_offset_;              // [H, 2S-1] for the last T (and positions) seen
   int by_offset_T_ = -1;
+  std::uint64_t by_offset_version_ = 0;
 };
 
 POSLAB_REGISTER_ENCODER(AlibiEncoder, "alibi",
                         "fixed linear distance penalty on the attention logits, one slope per "
                         "head (Press et al. 2022)",
-                        (std::vector<OptionSpec>{}))
+                        with_randomized({}))
 
 }  // namespace
 }  // namespace poslab

@@ -15,7 +15,17 @@
 //   logits, dlogits  [B, H, T, T]         (query i = row, key j = column)
 //   probs            [B, H, T, T]         (softmax output α; 0 above the diagonal if causal)
 //   out, dout        [B, H, T, dh]        (α·V per head, before heads are merged)
-// Positions are 0..T-1 for every example.
+// Positions: every hook reads the position of sequence slot t as position(t) — p[t] of the
+// position array the model hands over before each forward (set_positions), shared by every
+// example of the batch, strictly increasing; 0..T-1 unless the scheme was configured with
+// `randomized: {max_position: P}` (Ruoss et al. 2023), where training and evaluation draw
+// a sorted uniform random T-subset of 0..P-1 per batch (encoders/randomized_positions.h).
+// Slot indices i, j still order the sequence (the causal mask is j > i, tiles are slot
+// ranges); only position-dependent quantities change: absolute schemes read p[t], relative
+// ones p[i] - p[j] (FIRE: max(L, p[i])), and per-distance tables span
+// position_span(T) = p[T-1] - p[0] + 1 distances instead of T. With identity positions
+// every scheme runs its original code (same numbers, same speed); caches built from the
+// positions also key on positions_version().
 //
 // Streaming (tiled) attention, used by evaluation (Transformer::forward_inference, see
 // model/streaming_attention.h and docs/streaming.md): hooks 3 and 4 also come in a tile
@@ -35,6 +45,7 @@
 // read the encoder and write `scores`/`acc`/`state`. A scheme with a score or value bias
 // must override the tile hooks (the defaults throw std::logic_error).
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -82,6 +93,35 @@ struct AttnTile {
 class PositionalEncoder {
  public:
   virtual ~PositionalEncoder() = default;
+
+  // ---- Positions (see the header comment) ----
+  // The positions of the T slots for the next forward and its backward: `positions` [T],
+  // strictly increasing and >= 0, or nullptr for 0..T-1 (an array equal to 0..T-1 is
+  // stored as the identity too). Called by Transformer::forward / forward_inference.
+  void set_positions(const int* positions, int T);
+  // Position of slot t (t itself for the identity).
+  int position(int t) const { return positions_.empty() ? t : positions_[std::size_t(t)]; }
+  bool identity_positions() const { return positions_.empty(); }
+  // [T] the positions, empty for the identity.
+  const std::vector<int>& positions() const { return positions_; }
+  // p[T-1] - p[0] + 1: every |p[i] - p[j]| is below it (T for the identity).
+  int position_span(int T) const {
+    return positions_.empty() ? T : positions_.back() - positions_.front() + 1;
+  }
+  // Changes whenever set_positions changes the positions (not when the identity is set
+  // again): a cache of position-dependent values keys on (T, positions_version()).
+  std::uint64_t positions_version() const { return positions_version_; }
+
+  // randomized: {max_position: P} (the shared option of every scheme whose positions are
+  // indices, randomized_option()): P, or 0 when the scheme reads 0..T-1.
+  int randomized_max_position() const { return randomized_max_position_; }
+  // Throws ConfigError naming randomized.max_position if a randomized scheme is asked for
+  // sequences longer than P (a T-subset of 0..P-1 needs T <= P). Called with every
+  // training and evaluation length before training, next to check_length.
+  void check_positions(int T) const;
+  // Reads the randomized section if the scheme declared it and it was given; called by
+  // the registry's factory (POSLAB_REGISTER_ENCODER) right after the constructor.
+  void configure_positions(const Options& o);
 
   // Declares learned tensors (names prefixed "encoder.") in the model's parameter set.
   // Called once before the set is allocated; keep the handles and the pointer.
@@ -141,6 +181,12 @@ class PositionalEncoder {
   virtual std::vector<NamedArray> encode(int length) const;
   // The scheme's parameters or fixed quantities for the results file (/encoder/).
   virtual std::vector<NamedArray> describe() const { return {}; }
+
+ private:
+  std::vector<int> positions_;  // [T], empty = 0..T-1
+  std::uint64_t positions_version_ = 0;
+  int randomized_max_position_ = 0;
+  ConfigNode max_position_node_;
 };
 
 using EncoderRegistry = Registry<PositionalEncoder, const ModelDims&>;
@@ -150,7 +196,9 @@ using EncoderRegistry = Registry<PositionalEncoder, const ModelDims&>;
       {Name, Summary, OptionList,                                                        \
        [](const ::poslab::Options& o, const ::poslab::ModelDims& d)                      \
            -> std::unique_ptr<::poslab::PositionalEncoder> {                             \
-         return std::make_unique<ClassName>(o, d);                                       \
+         auto encoder = std::make_unique<ClassName>(o, d);                               \
+         encoder->configure_positions(o);                                                \
+         return encoder;                                                                 \
        }, __FILE__}};
 
 }  // namespace poslab

@@ -34,12 +34,18 @@
 // of a scalar: see Pieces), rebuilt from the current weights by rotate_qk_forward — which
 // leaves q and k alone and runs just before each layer's streaming attention — and by
 // score_bias_forward. No table grows with T².
+//
+// Randomized positions: r = |p_i - p_j| and n = max(L, p_i). The distances of a row are
+// then no longer 0..i, so the distinct inputs are laid out per (i, j) pair instead (query
+// i's entries start[i] + j, j < i + 1 causal, < T bidirectional): T(T+1)/2 (causal) MLP
+// inputs per layer, independent of max_position. Tiles compute ψ(|p_i - p_j|) per entry.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <string>
 
 #include "encoders/encoder.h"
+#include "encoders/randomized_positions.h"
 
 namespace poslab {
 namespace {
@@ -123,15 +129,19 @@ class FireEncoder : public PositionalEncoder {
     }
 
     const std::size_t s_block = std::size_t(T) * T;
+    const bool by_key = c.layout.by_key;
 #pragma omp parallel for schedule(static)
     for (int bh = 0; bh < d.B * d.H; ++bh) {
       const Real* f = outT_.data() + std::size_t(bh % d.H) * E;
       Real* sc = logits + bh * s_block;
       for (int i = 0; i < T; ++i) {
-        const Real* row = f + c.layout.row_start(i);  // row[r], r = distance
+        const Real* row = f + c.layout.row_start(i);  // row[r], r = distance (or row[j])
         Real* si = sc + std::size_t(i) * T;
         const int n = d.causal ? i + 1 : T;  // masked keys are overwritten after the hook
-        for (int j = 0; j < n; ++j) si[j] += row[std::abs(i - j)];
+        if (by_key)
+          for (int j = 0; j < n; ++j) si[j] += row[j];
+        else
+          for (int j = 0; j < n; ++j) si[j] += row[std::abs(i - j)];
       }
     }
   }
@@ -144,6 +154,7 @@ class FireEncoder : public PositionalEncoder {
     const std::size_t E = c.layout.entries, s_block = std::size_t(T) * T;
     // doutT [H, E] = Σ_b Σ_{i,j} dlogits at the entry (i, |i - j|)
     doutT_.assign(E * H, Real(0));
+    const bool by_key = c.layout.by_key;
 #pragma omp parallel for schedule(static)
     for (int h = 0; h < H; ++h) {
       Real* g = doutT_.data() + std::size_t(h) * E;
@@ -153,7 +164,10 @@ class FireEncoder : public PositionalEncoder {
           Real* row = g + c.layout.row_start(i);
           const Real* di = dl + std::size_t(i) * T;
           const int n = d.causal ? i + 1 : T;  // dlogits of masked keys are 0
-          for (int j = 0; j < n; ++j) row[std::abs(i - j)] += di[j];
+          if (by_key)
+            for (int j = 0; j < n; ++j) row[j] += di[j];
+          else
+            for (int j = 0; j < n; ++j) row[std::abs(i - j)] += di[j];
         }
       }
     }
@@ -227,6 +241,21 @@ class FireEncoder : public PositionalEncoder {
   void score_bias_tile(const AttnTile& t, Real* scores, int ld, Real* state) const override {
     const Scalars s = scalars(t.layer);
     const Pieces& f = pieces_.at(t.layer).at(t.h);
+    if (!identity_positions()) {  // r = |p_i - p_j|, n = max(L, p_i), per entry
+      Real* psi_n = state + (t.rows() + t.cols() - 1);  // [rows]
+      for (int row = 0; row < t.rows(); ++row) {
+        const int i = t.i0 + row, n = t.key_end(row) - t.j0, pi = position(i);
+        psi_n[row] = Real(psi(s.c, normaliser(pi, s.L)));
+        Real* sc = scores + std::size_t(row) * ld;
+        for (int col = 0; col < n; ++col) {
+          const Real x = Real(psi(s.c, std::abs(pi - position(t.j0 + col)))) / psi_n[row];
+          const std::size_t piece = std::size_t(
+              std::upper_bound(f.knots.begin(), f.knots.end(), x) - f.knots.begin());
+          sc[col] += f.slope[piece] * x + f.intercept[piece];
+        }
+      }
+      return;
+    }
     // Distances |i - j| in this tile lie in [lo, hi].
     const int lo_rp = t.j0 - (t.i1 - 1), hi_rp = (t.j1 - 1) - t.i0;
     const int lo = (lo_rp <= 0 && hi_rp >= 0) ? 0 : std::min(std::abs(lo_rp), std::abs(hi_rp));
@@ -270,7 +299,10 @@ class FireEncoder : public PositionalEncoder {
   };
   // Where the distinct inputs live: queries i < shared_rows read entries r (normaliser L);
   // query i >= shared_rows reads entries start[i] + r (normaliser i).
+  // Randomized positions (by_key): no sharing; query i's entries are start[i] + j, one per
+  // key j it sees, r = |p_i - p_j|, n = max(L, p_i).
   struct Layout {
+    bool by_key = false;
     int shared_rows = 0;
     std::size_t shared_count = 0;  // entries 0 .. shared_count-1: r = entry, normaliser L
     std::size_t entries = 0;
@@ -342,6 +374,17 @@ class FireEncoder : public PositionalEncoder {
 
   Layout make_layout(int T, double L) const {
     Layout lay;
+    if (!identity_positions()) {
+      lay.by_key = true;
+      lay.start.assign(T, 0);
+      std::size_t next = 0;
+      for (int i = 0; i < T; ++i) {
+        lay.start[i] = next;
+        next += causal_ ? i + 1 : T;
+      }
+      lay.entries = next;
+      return lay;
+    }
     // i < L  <=>  i < ceil(L) for an integer i.
     lay.shared_rows = int(std::min<double>(T, std::ceil(L)));
     lay.start.assign(T, 0);
@@ -360,6 +403,15 @@ class FireEncoder : public PositionalEncoder {
   // fn(entry, r, n, shared) for every entry, in entry order.
   template <class Fn>
   void for_each_entry(const Layout& lay, int T, double L, Fn fn) const {
+    if (lay.by_key) {
+      for (int i = 0; i < T; ++i) {
+        const int pi = position(i);
+        const bool shared = pi < L;  // the normaliser is L
+        for (int j = 0; j < (causal_ ? i + 1 : T); ++j)
+          fn(lay.start[i] + j, std::abs(pi - position(j)), shared ? L : double(pi), shared);
+      }
+      return;
+    }
     for (std::size_t e = 0; e < lay.shared_count; ++e) fn(e, int(e), L, true);
     for (int i = lay.shared_rows; i < T; ++i)
       for (int r = 0; r <= max_distance(i, T); ++r) fn(lay.start[i] + r, r, double(i), false);
@@ -382,7 +434,7 @@ POSLAB_REGISTER_ENCODER(
     FireEncoder, "fire",
     "learned MLP of the log distance normalised by the query position, "
     "f(psi(i-j)/psi(max(L,i))), per layer (Li et al. 2024)",
-    (std::vector<OptionSpec>{
+    with_randomized({
         {"hidden", OptionSpec::Type::Int, "32", "hidden width of the MLP 1 -> hidden -> heads", 1},
         {"c_init", OptionSpec::Type::Float, "1.0", "initial c in psi(x) = log(c x + 1) (> 0)", 1e-12},
         {"L_init", OptionSpec::Type::Float, "16",

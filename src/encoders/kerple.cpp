@@ -25,6 +25,8 @@
 //   log:   ∂b/∂r1 = -log(1 + r2 Δ),   ∂b/∂r2 = -r1 Δ / (1 + r2 Δ)
 //   power: ∂b/∂r1 = -Δ^r2,            ∂b/∂r2 = -r1 Δ^r2 ln Δ   (0 at Δ = 0)
 // and dr/dρ = σ(ρ) (softplus) or 2σ(ρ)(1 - σ(ρ)).
+// Randomized positions: Δ = |p_i - p_j|; the per-offset table spans position_span(T)
+// offsets (offset_bias.h), the tiles evaluate bias(p_j - p_i) per entry.
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -32,6 +34,7 @@
 
 #include "encoders/encoder.h"
 #include "encoders/offset_bias.h"
+#include "encoders/randomized_positions.h"
 
 namespace poslab {
 namespace {
@@ -56,20 +59,20 @@ class KerpleEncoder : public PositionalEncoder {
 
   void score_bias_forward(int /*layer*/, const Real* /*q*/, const Real* /*k*/, Real* logits,
                           const AttnDims& d) override {
-    const int T = d.T, W = 2 * T - 1;
+    const int S = position_span(d.T), W = 2 * S - 1;  // S = T for 0..T-1
     by_offset_.resize(std::size_t(heads_) * W);
     for (int h = 0; h < heads_; ++h) {
       const Coefficients c = coefficients(h);
-      for (int o = 0; o < W; ++o) by_offset_[std::size_t(h) * W + o] = Real(bias(c, o - (T - 1)));
+      for (int o = 0; o < W; ++o) by_offset_[std::size_t(h) * W + o] = Real(bias(c, o - (S - 1)));
     }
-    add_offset_bias(by_offset_.data(), logits, d);
+    add_offset_bias(by_offset_.data(), logits, d, *this);
   }
 
   void score_bias_backward(int /*layer*/, const Real* /*q*/, const Real* /*k*/,
                            const Real* dlogits, Real* /*dq*/, Real* /*dk*/,
                            const AttnDims& d) override {
-    const int T = d.T, W = 2 * T - 1;
-    const std::vector<double> g = sum_by_offset(dlogits, d);
+    const int T = position_span(d.T), W = 2 * T - 1;  // the offsets' span
+    const std::vector<double> g = sum_by_offset(dlogits, d, *this);
     Real* grad1 = params_->grad(rho1_);
     Real* grad2 = params_->grad(rho2_);
     for (int h = 0; h < heads_; ++h) {
@@ -98,6 +101,14 @@ class KerpleEncoder : public PositionalEncoder {
 
   void score_bias_tile(const AttnTile& t, Real* scores, int ld, Real* state) const override {
     const Coefficients c = coefficients(t.h);
+    if (!identity_positions()) {  // offsets p_j - p_i: per entry
+      for (int r = 0; r < t.rows(); ++r) {
+        const int pi = position(t.i0 + r), n = t.key_end(r) - t.j0;
+        Real* s = scores + std::size_t(r) * ld;
+        for (int col = 0; col < n; ++col) s[col] += Real(bias(c, position(t.j0 + col) - pi));
+      }
+      return;
+    }
     const int first = t.j0 - (t.i1 - 1), last = (t.j1 - 1) - t.i0;
     for (int rp = first; rp <= last; ++rp) state[rp - first] = Real(bias(c, rp));
     add_tile_offset_bias(t, state, scores, ld);
@@ -174,7 +185,7 @@ POSLAB_REGISTER_ENCODER(
     KerpleEncoder, "kerple",
     "learned kernel of |i - j| on the attention logits, -r1·log(1 + r2·|i - j|) or "
     "-r1·|i - j|^r2 per head, shared by all layers (Chi et al. 2022)",
-    (std::vector<OptionSpec>{
+    with_randomized({
         {"variant", OptionSpec::Type::String, "log",
          "log: -r1·log(1 + r2·|i-j|); power: -r1·|i-j|^r2 with 0 < r2 < 2",
          -std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),

@@ -31,6 +31,7 @@
 // parameters. Causal and bidirectional alike; defined for any length.
 //
 // The backward is the transpose rotation (by -φ), applied in place to dq and dk.
+// Randomized positions: slot t is rotated by φ(p[t], m), so q_i'·k_j' depends on p_i - p_j.
 //
 // position_matrix(L) is [L, d_rot]: row k holds (cos φ(k,m), sin φ(k,m)) for each m,
 // interleaved like the pairs they rotate. It is the point on the unit circle each pair is
@@ -43,6 +44,7 @@
 #include <vector>
 
 #include "encoders/encoder.h"
+#include "encoders/randomized_positions.h"
 
 namespace poslab {
 namespace {
@@ -96,7 +98,7 @@ class RopeEncoder : public PositionalEncoder {
   }
 
   std::optional<Eigen::MatrixXd> position_matrix(int length) const override {
-    const Eigen::MatrixXd phi = angles(length);
+    const Eigen::MatrixXd phi = angles(length, false);
     Eigen::MatrixXd P(length, d_rot_);
     for (int k = 0; k < length; ++k)
       for (int m = 0; m < d_rot_ / 2; ++m) {
@@ -107,7 +109,7 @@ class RopeEncoder : public PositionalEncoder {
   }
 
   std::vector<NamedArray> encode(int length) const override {
-    return {matrix_array("angles", angles(length),
+    return {matrix_array("angles", angles(length, false),
                          "[position, pair]: rotation angle (k / interpolation)·theta_m, radians"),
             theta_array(),
             matrix_array("position_matrix", *position_matrix(length),
@@ -137,11 +139,14 @@ class RopeEncoder : public PositionalEncoder {
     magnitude_ = 0.1 * std::log(s) + 1;
   }
 
-  // φ [length, d_rot/2] in double, the single source of the angles.
-  Eigen::MatrixXd angles(int length) const {
+  // φ [length, d_rot/2] in double, the single source of the angles: row t at position t,
+  // or at position(t) when at_positions.
+  Eigen::MatrixXd angles(int length, bool at_positions) const {
     Eigen::MatrixXd phi(length, d_rot_ / 2);
-    for (int k = 0; k < length; ++k)
-      for (int m = 0; m < d_rot_ / 2; ++m) phi(k, m) = (k / interpolation_) * theta_[m];
+    for (int t = 0; t < length; ++t) {
+      const int k = at_positions ? position(t) : t;
+      for (int m = 0; m < d_rot_ / 2; ++m) phi(t, m) = (k / interpolation_) * theta_[m];
+    }
     return phi;
   }
 
@@ -150,11 +155,12 @@ class RopeEncoder : public PositionalEncoder {
             "[pair]: angular frequency theta_m = base'^(-2m/d_rot), radians per position"};
   }
 
-  // cos/sin tables [T, d_rot/2], rebuilt only when the length changes, so the training
-  // loop (fixed T) computes no trigonometry after its first step.
+  // cos/sin tables [T, d_rot/2], rebuilt only when the length (or the positions) change,
+  // so the training loop (fixed T) computes no trigonometry after its first step.
   void ensure_tables(int T) {
-    if (T == table_length_) return;
-    const Eigen::MatrixXd phi = angles(T);
+    if (T == table_length_ && table_version_ == positions_version()) return;
+    table_version_ = positions_version();
+    const Eigen::MatrixXd phi = angles(T, true);
     const std::size_t n = std::size_t(T) * (d_rot_ / 2);
     cos_.resize(n);
     sin_.resize(n);
@@ -190,12 +196,13 @@ class RopeEncoder : public PositionalEncoder {
   std::vector<double> theta_;  // [d_rot/2]
   double magnitude_ = 1.0;     // yarn's 0.1·ln(s) + 1 on q and k
   int table_length_ = -1;
+  std::uint64_t table_version_ = 0;
   RealBuffer cos_, sin_;  // [table_length_, d_rot/2]
 };
 
 POSLAB_REGISTER_ENCODER(
     RopeEncoder, "rope", "rotary position embedding: q and k rotated by position (Su et al. 2021)",
-    (std::vector<OptionSpec>{
+    with_randomized({
         {"base", OptionSpec::Type::Float, "10000", "base of theta_m = base^(-2m/d_rot)", 1.0},
         {"rotary_dims", OptionSpec::Type::Int, "0",
          "rotated dimensions per head, even, <= d_head (0 = all)", 0},

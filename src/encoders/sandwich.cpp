@@ -26,13 +26,17 @@
 // offset, [H, 2T-1], for the materialized row slices. A tile whose distances lie beyond the
 // table (a caller that skipped both hooks) evaluates the same double expression directly,
 // d̄/2 cosines per offset, so every path adds the same numbers.
+// Randomized positions: the bias of p_i - p_j; the tables span S = position_span(T)
+// distances ([H, S] and [H, 2S-1], offset_bias.h), the tiles read by_distance per entry.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 
 #include "encoders/encoder.h"
 #include "encoders/offset_bias.h"
+#include "encoders/randomized_positions.h"
 
 namespace poslab {
 namespace {
@@ -61,7 +65,7 @@ class SandwichEncoder : public PositionalEncoder {
   void score_bias_forward(int /*layer*/, const Real* /*q*/, const Real* /*k*/, Real* logits,
                           const AttnDims& d) override {
     ensure_tables(d.T);
-    add_offset_bias(by_offset_.data(), logits, d);
+    add_offset_bias(by_offset_.data(), logits, d, *this);
   }
   // No parameters and no dependence on q or k: backward has nothing to add.
 
@@ -70,9 +74,20 @@ class SandwichEncoder : public PositionalEncoder {
   void score_bias_tile(const AttnTile& t, Real* scores, int ld, Real* state) const override {
     const int first = t.j0 - (t.i1 - 1), last = (t.j1 - 1) - t.i0;
     const int far = std::max(std::abs(first), std::abs(last));
-    const Real* table = by_distance_.data() + std::size_t(t.h) * table_T_;
+    const Real* table = by_distance_.data() + std::size_t(t.h) * table_span_;
+    if (!identity_positions()) {  // distances |p_i - p_j| < the span: per entry
+      if (table_T_ != t.T || table_version_ != positions_version())
+        throw std::logic_error("sandwich: the bias table was not built for these positions "
+                               "(rotate_qk_forward or score_bias_forward first)");
+      for (int r = 0; r < t.rows(); ++r) {
+        const int pi = position(t.i0 + r), n = t.key_end(r) - t.j0;
+        Real* s = scores + std::size_t(r) * ld;
+        for (int col = 0; col < n; ++col) s[col] += table[std::abs(position(t.j0 + col) - pi)];
+      }
+      return;
+    }
     for (int rp = first; rp <= last; ++rp)
-      state[rp - first] = far < table_T_ ? table[std::abs(rp)] : Real(bias(t.h, rp));
+      state[rp - first] = far < table_span_ ? table[std::abs(rp)] : Real(bias(t.h, rp));
     add_tile_offset_bias(t, state, scores, ld);
   }
 
@@ -99,10 +114,13 @@ class SandwichEncoder : public PositionalEncoder {
   }
 
  private:
-  // by_distance_ [H, T] and by_offset_ [H, 2T-1] for length T, built once per length.
-  void ensure_tables(int T) {
-    if (table_T_ == T) return;
-    const int W = 2 * T - 1;
+  // by_distance_ [H, S] and by_offset_ [H, 2S-1] for length T, S = position_span(T) (= T
+  // for 0..T-1), built once per length (and positions).
+  void ensure_tables(int T_in) {
+    if (table_T_ == T_in && table_version_ == positions_version()) return;
+    table_version_ = positions_version();
+    table_T_ = T_in;
+    const int T = position_span(T_in), W = 2 * T - 1;
     by_distance_.resize(std::size_t(heads_) * T);
     by_offset_.resize(std::size_t(heads_) * W);
     for (int h = 0; h < heads_; ++h) {
@@ -110,7 +128,7 @@ class SandwichEncoder : public PositionalEncoder {
       for (int o = 0; o < W; ++o)
         by_offset_[std::size_t(h) * W + o] = by_distance_[std::size_t(h) * T + std::abs(o - (T - 1))];
     }
-    table_T_ = T;
+    table_span_ = T;
   }
 
   // In double, the one expression every path rounds. cos is even: the sign of rp is moot.
@@ -125,16 +143,17 @@ class SandwichEncoder : public PositionalEncoder {
   int heads_, dim_ = 0;
   std::vector<double> frequency_;  // [dim/2]
   std::vector<double> ratio_;      // [H]
-  RealBuffer by_distance_;         // [H, T] for T = table_T_
-  RealBuffer by_offset_;           // [H, 2T-1]
-  int table_T_ = 0;
+  RealBuffer by_distance_;         // [H, S] for S = table_span_
+  RealBuffer by_offset_;           // [H, 2S-1]
+  int table_T_ = 0, table_span_ = 0;
+  std::uint64_t table_version_ = 0;
 };
 
 POSLAB_REGISTER_ENCODER(
     SandwichEncoder, "sandwich",
     "parameter-free bias p_iᵀp_j - dim/2 from sinusoidal vectors, positions compressed per "
     "head by 8h/H (Chi et al. 2023)",
-    (std::vector<OptionSpec>{
+    with_randomized({
         {"dim", OptionSpec::Type::Int, "0", "sinusoid width d̄, even (0 = d_model)", 0},
         {"base", OptionSpec::Type::Float, "10000", "base of the frequencies base^(-2k/d̄)", 1.0},
         {"per_head_ratio", OptionSpec::Type::Bool, "true",

@@ -22,12 +22,15 @@
 // >= K from all its queries (most tiles at long lengths) uses one row of a^V per query. Parameter gradients are summed
 // per (b, h) into separate buffers and then added in a fixed order, so they do not depend
 // on the thread count.
+// Randomized positions: r = clip(p_j - p_i, -K, K); the rows are gathered and bucketed
+// entry by entry (gather_row / bucket_row), the same GEMMs around them.
 #include <algorithm>
 #include <cmath>
 #include <string>
 
 #include "core/kernels/row_reduce.h"
 #include "encoders/encoder.h"
+#include "encoders/randomized_positions.h"
 
 namespace poslab {
 namespace {
@@ -63,6 +66,15 @@ inline void bucket_clipped_row(Real* dst, const Real* row, int i, int K, int n) 
   dst[2 * K] += kernels::row_sum(row + run.hi, n - run.hi);
 }
 
+// Randomized positions: the same with c = clip(pj[j] - pi, -K, K) + K, entry by entry.
+inline void gather_clipped_row_at(Real* row, const Real* src, int pi, const int* pj, int K, int n) {
+  for (int j = 0; j < n; ++j) row[j] += src[std::clamp(pj[j] - pi, -K, K) + K];
+}
+inline void bucket_clipped_row_at(Real* dst, const Real* row, int pi, const int* pj, int K, int n) {
+  std::fill(dst, dst + 2 * K + 1, Real(0));
+  for (int j = 0; j < n; ++j) dst[std::clamp(pj[j] - pi, -K, K) + K] += row[j];
+}
+
 class ShawEncoder : public PositionalEncoder {
  public:
   ShawEncoder(const Options& o, const ModelDims& dims)
@@ -95,8 +107,8 @@ class ShawEncoder : public PositionalEncoder {
       const MatR qa = (CMapR(q + bh * qk_block, T, d.dh) * aK.transpose()) * scale;
       Real* s = logits + bh * s_block;
       for (int i = 0; i < T; ++i)
-        gather_clipped_row(s + std::size_t(i) * T, qa.data() + std::size_t(i) * R, i, K_,
-                           d.causal ? i + 1 : T);  // masked keys are overwritten after the hook
+        gather_row(s + std::size_t(i) * T, qa.data() + std::size_t(i) * R, i, 0,
+                   d.causal ? i + 1 : T);  // masked keys are overwritten after the hook
     }
   }
 
@@ -115,8 +127,8 @@ class ShawEncoder : public PositionalEncoder {
       MatR dqa(T, R);
       const Real* g = dlogits + bh * s_block;
       for (int i = 0; i < T; ++i)
-        bucket_clipped_row(dqa.data() + std::size_t(i) * R, g + std::size_t(i) * T, i, K_,
-                           d.causal ? i + 1 : T);  // dlogits of masked keys are 0
+        bucket_row(dqa.data() + std::size_t(i) * R, g + std::size_t(i) * T, i, 0,
+                   d.causal ? i + 1 : T);  // dlogits of masked keys are 0
       dqa *= scale;
       CMapR qbh(q + bh * qk_block, T, d.dh);
       MapR(dq + bh * qk_block, T, d.dh).noalias() += dqa * aK;
@@ -152,8 +164,8 @@ class ShawEncoder : public PositionalEncoder {
       const MatR dpb = dout_bh * aV.transpose();
       Real* dp = dprobs + bh * s_block;
       for (int i = 0; i < T; ++i)
-        gather_clipped_row(dp + std::size_t(i) * T, dpb.data() + std::size_t(i) * R, i, K_,
-                           d.causal ? i + 1 : T);  // masked probabilities are 0 and stay so
+        gather_row(dp + std::size_t(i) * T, dpb.data() + std::size_t(i) * R, i, 0,
+                   d.causal ? i + 1 : T);  // masked probabilities are 0 and stay so
       MapR(partial.data() + bh * p_block, R, d.dh).noalias() = pb.transpose() * dout_bh;
     }
     add_in_order(params_->grad(value_[layer]), partial, BH, p_block);
@@ -176,8 +188,7 @@ class ShawEncoder : public PositionalEncoder {
     for (int r = 0; r < t.rows(); ++r) {
       const int n = t.key_end(r) - t.j0;
       if (n > 0)
-        gather_clipped_row(scores + std::size_t(r) * ld, state + std::size_t(r) * R,
-                           t.i0 + r - t.j0, K_, n);
+        gather_row(scores + std::size_t(r) * ld, state + std::size_t(r) * R, t.i0 + r, t.j0, n);
     }
   }
 
@@ -186,7 +197,9 @@ class ShawEncoder : public PositionalEncoder {
     const int R = rows(), dh = t.dh;
     CMapR aV(params_->value(value_[t.layer]), R, dh);
     // Every (i, j) of the tile in one end run: row r adds (Σ_j w_rj) · a^V[c].
-    const int c = (t.j1 - 1 - t.i0 <= -K_) ? 0 : (t.j0 - (t.i1 - 1) >= K_) ? 2 * K_ : -1;
+    const int c = (position(t.j1 - 1) - position(t.i0) <= -K_)       ? 0
+                  : (position(t.j0) - position(t.i1 - 1) >= K_) ? 2 * K_
+                                                                  : -1;
     if (c >= 0) {
       for (int r = 0; r < t.rows(); ++r) {
         const int n = t.key_end(r) - t.j0;
@@ -198,8 +211,8 @@ class ShawEncoder : public PositionalEncoder {
     }
     Real* pb = state + std::size_t(t.rows()) * R;  // [rows, 2K+1]
     for (int r = 0; r < t.rows(); ++r)
-      bucket_clipped_row(pb + std::size_t(r) * R, weights + std::size_t(r) * ld,
-                         t.i0 + r - t.j0, K_, std::max(0, t.key_end(r) - t.j0));
+      bucket_row(pb + std::size_t(r) * R, weights + std::size_t(r) * ld, t.i0 + r, t.j0,
+                 std::max(0, t.key_end(r) - t.j0));
     MapR(acc, t.rows(), dh).noalias() += CMapR(pb, t.rows(), R) * aV;
   }
 
@@ -238,12 +251,23 @@ class ShawEncoder : public PositionalEncoder {
  private:
   int rows() const { return 2 * K_ + 1; }
 
+  // Query slot i against key slots j0 .. j0 + n - 1 (a whole row: j0 = 0): the run form
+  // for positions 0..T-1, entry by entry for randomized positions.
+  void gather_row(Real* row, const Real* src, int i, int j0, int n) const {
+    if (identity_positions()) return gather_clipped_row(row, src, i - j0, K_, n);
+    gather_clipped_row_at(row, src, position(i), positions().data() + j0, K_, n);
+  }
+  void bucket_row(Real* dst, const Real* row, int i, int j0, int n) const {
+    if (identity_positions()) return bucket_clipped_row(dst, row, i - j0, K_, n);
+    bucket_clipped_row_at(dst, row, position(i), positions().data() + j0, K_, n);
+  }
+
   // PB [T, 2K+1]: each probability row summed by clipped distance.
   MatR bucketed_probs(const Real* p, int T, bool causal) const {
     MatR pb(T, rows());
     for (int i = 0; i < T; ++i)
-      bucket_clipped_row(pb.data() + std::size_t(i) * rows(), p + std::size_t(i) * T, i, K_,
-                         causal ? i + 1 : T);
+      bucket_row(pb.data() + std::size_t(i) * rows(), p + std::size_t(i) * T, i, 0,
+                 causal ? i + 1 : T);
     return pb;
   }
 
@@ -273,7 +297,7 @@ POSLAB_REGISTER_ENCODER(
     ShawEncoder, "shaw",
     "learned relative-position vectors added to keys and values, clipped at distance K, per "
     "layer (Shaw et al. 2018)",
-    (std::vector<OptionSpec>{
+    with_randomized({
         {"clip", OptionSpec::Type::Int, "16",
          "K: distances j - i are clipped to [-K, K] (2K+1 learned rows per table)", 1, 4096},
         {"init_std", OptionSpec::Type::Float, "0.02", "std of the N(0, s) initialisation", 0}}))

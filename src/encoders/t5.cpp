@@ -24,10 +24,14 @@
 // max_distance falls in its direction's last bucket, so the buckets of the clamped offsets
 // -max_distance .. max_distance are computed once in the constructor, and a key tile far
 // behind its queries adds one scalar per row.
+// Randomized positions: bucket(p_j - p_i); the per-offset table spans position_span(T)
+// offsets (offset_bias.h gathers them), the tiles clamp p_j - p_i per entry.
 #include <algorithm>
 #include <string>
 
 #include "encoders/encoder.h"
+#include "encoders/offset_bias.h"
+#include "encoders/randomized_positions.h"
 #include "encoders/relative_bucket.h"
 
 namespace poslab {
@@ -69,13 +73,14 @@ class T5Encoder : public PositionalEncoder {
   // The same table serves every layer, so `layer` is not used.
   void score_bias_forward(int /*layer*/, const Real* /*q*/, const Real* /*k*/, Real* logits,
                           const AttnDims& d) override {
-    const int T = d.T, W = 2 * T - 1;
-    refresh_buckets(T);
-    // by_offset[h, o] = bias[bucket(o - (T - 1)), h]                       [H, 2T-1]
+    const int T = d.T, S = position_span(T), W = 2 * S - 1;  // S = T for 0..T-1
+    refresh_buckets(S);
+    // by_offset[h, o] = bias[bucket(o - (S - 1)), h]                       [H, 2S-1]
     const Real* table = params_->value(table_);
     by_offset_.resize(std::size_t(heads_) * W);
     for (int h = 0; h < heads_; ++h)
       for (int o = 0; o < W; ++o) by_offset_[h * W + o] = table[bucket_of_offset_[o] * heads_ + h];
+    if (!identity_positions()) return add_offset_bias(by_offset_.data(), logits, d, *this);
 
     const std::size_t s_block = std::size_t(T) * T;
 #pragma omp parallel for schedule(static)
@@ -96,6 +101,15 @@ class T5Encoder : public PositionalEncoder {
     const int M = max_distance_, H = heads_, h = t.h;
     const Real far_back = table[bucket_of_clamped_.front() * H + h];
     const Real far_ahead = table[bucket_of_clamped_.back() * H + h];
+    if (!identity_positions()) {
+      for (int r = 0; r < t.rows(); ++r) {
+        const int pi = position(t.i0 + r), end = t.key_end(r);
+        Real* s = scores + std::size_t(r) * ld;
+        for (int j = t.j0; j < end; ++j)
+          s[j - t.j0] += table[bucket_of_clamped_[std::clamp(position(j) - pi, -M, M) + M] * H + h];
+      }
+      return;
+    }
     for (int r = 0; r < t.rows(); ++r) {
       const int i = t.i0 + r, end = t.key_end(r);
       if (end <= t.j0) continue;
@@ -116,6 +130,16 @@ class T5Encoder : public PositionalEncoder {
   void score_bias_backward(int /*layer*/, const Real* /*q*/, const Real* /*k*/,
                            const Real* dlogits, Real* /*dq*/, Real* /*dk*/,
                            const AttnDims& d) override {
+    if (!identity_positions()) {  // offsets p_j - p_i over the span S
+      const int S = position_span(d.T), W = 2 * S - 1;
+      refresh_buckets(S);
+      const std::vector<double> g = sum_by_offset(dlogits, d, *this);
+      Real* grad = params_->grad(table_);
+      for (int h = 0; h < d.H; ++h)
+        for (int o = 0; o < W; ++o)
+          grad[bucket_of_offset_[o] * heads_ + h] += Real(g[std::size_t(h) * W + o]);
+      return;
+    }
     const int T = d.T, W = 2 * T - 1, BH = d.B * d.H;
     refresh_buckets(T);
     RealBuffer diag(std::size_t(BH) * W, Real(0));  // [B, H, 2T-1]
@@ -197,6 +221,7 @@ class T5Encoder : public PositionalEncoder {
 
  private:
   // bucket_of_offset_[o] = bucket(o - (T - 1)), [2T-1]; depends only on T (and the kind).
+  // (T is the positions' span with randomized positions.)
   void refresh_buckets(int T) {
     if (buckets_T_ == T) return;
     bucket_of_offset_.resize(2 * T - 1);
@@ -221,7 +246,7 @@ POSLAB_REGISTER_ENCODER(
     T5Encoder, "t5",
     "learned scalar bias per (relative-position bucket, head) on the attention logits, shared "
     "by all layers (Raffel et al. 2020)",
-    (std::vector<OptionSpec>{
+    with_randomized({
         {"num_buckets", OptionSpec::Type::Int, "32",
          "buckets of j - i (half per direction when bidirectional)", 2, 4096},
         {"max_distance", OptionSpec::Type::Int, "128",

@@ -26,11 +26,17 @@
 // materialized score hook, and rotate_qk_forward is what runs just before it for every
 // layer, so the tiles find the current table. A tile computes each entry directly,
 // ((q_i + v_h)·KR_h[i - j] + u_h·k_j)/sqrt(dh): dh + dh MACs per entry, no T×T block.
+//
+// Randomized positions: R_{p_i - p_j}; KR covers the distances of the positions' span S
+// (NR = S causal, 2S - 1 bidirectional), and since one row of P would be mostly unused
+// the materialized hooks take the dot product (q_i + v_h)·KR_h[p_i - p_j] per entry
+// (forward) and scatter per entry (backward), dh MACs each, like the tiles.
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
 #include "encoders/encoder.h"
+#include "encoders/randomized_positions.h"
 
 namespace poslab {
 namespace {
@@ -72,6 +78,7 @@ class TransformerXlEncoder : public PositionalEncoder {
     const std::size_t qk_block = std::size_t(T) * dh, s_block = std::size_t(T) * T;
     const Real* u = params_->value(handles_[layer].u);
     const Real* v = params_->value(handles_[layer].v);
+    if (!identity_positions()) return score_bias_forward_at_positions(layer, q, k, logits, d);
 #pragma omp parallel
     {
       MatR qv(T, dh), P(T, NR);
@@ -105,6 +112,9 @@ class TransformerXlEncoder : public PositionalEncoder {
     Real* du = params_->grad(p.u);
     Real* dv = params_->grad(p.v);
     dkr_.assign(std::size_t(H) * NR * dh, Real(0));  // [H, NR, dh]
+    if (!identity_positions()) {
+      score_bias_backward_at_positions(layer, q, k, dlogits, dq, dk, d);
+    } else {
 #pragma omp parallel
     {
       MatR qv(T, dh), dP(T, NR), dqh(T, dh);
@@ -140,6 +150,7 @@ class TransformerXlEncoder : public PositionalEncoder {
         }
       }
     }
+    }  // identity positions
     // KR = R W_Rᵀ: dW_R [D, D] += dKR_fullᵀ R, dKR_full [NR, D] with head h in columns h·dh..
     MatR dkr_full(NR, D_);
     for (int h = 0; h < H; ++h)
@@ -152,7 +163,7 @@ class TransformerXlEncoder : public PositionalEncoder {
 
   void score_bias_tile(const AttnTile& t, Real* scores, int ld, Real* state) const override {
     const LayerKr& K = kr_.at(t.layer);
-    if (K.T != t.T)
+    if (K.T != t.T || K.version != positions_version())
       throw std::logic_error("transformer_xl: the layer's relative table was not built for this "
                              "length (rotate_qk_forward or score_bias_forward first)");
     const int dh = dh_;
@@ -167,11 +178,21 @@ class TransformerXlEncoder : public PositionalEncoder {
       state[c] = s;
     }
     Real* qv = state + t.cols();
+    const int* p = identity_positions() ? nullptr : positions().data();
     for (int r = 0; r < t.rows(); ++r) {
       const int i = t.i0 + r, n = t.key_end(r) - t.j0;
       const Real* qi = t.q + std::size_t(i) * dh;
       for (int e = 0; e < dh; ++e) qv[e] = qi[e] + v[e];
       Real* sc = scores + std::size_t(r) * ld;
+      if (p) {  // randomized positions: R at p_i - p_j
+        for (int c = 0; c < n; ++c) {
+          const Real* krow = kr + std::size_t(p[i] - p[t.j0 + c] - K.r_min) * dh;
+          Real s = 0;
+          for (int e = 0; e < dh; ++e) s += qv[e] * krow[e];
+          sc[c] += (s + state[c]) * scale;
+        }
+        continue;
+      }
       for (int c = 0; c < n; ++c) {
         const Real* krow = kr + std::size_t(i - (t.j0 + c) - K.r_min) * dh;
         Real s = 0;
@@ -199,17 +220,21 @@ class TransformerXlEncoder : public PositionalEncoder {
     ParameterSet::Handle W_R, u, v;
   };
   struct LayerKr {
-    int T = -1, NR = 0, r_min = 0;
+    int T = -1, NR = 0, r_min = 0, span = -1;  // built for length T (span S of positions)
+    std::uint64_t version = 0;                 // ... and these positions
     MatR R;            // [NR, D] sinusoid of r = r_min .. r_min + NR - 1
     RealBuffer by_head;  // [H, NR, dh]: KR = R W_Rᵀ, head h's columns
   };
 
   void build_kr(int layer, int T) {
     LayerKr& K = kr_.at(layer);
-    if (K.T != T) {  // the sinusoid depends only on T (and the model kind)
-      K.T = T;
-      K.r_min = causal_ ? 0 : -(T - 1);
-      K.NR = causal_ ? T : 2 * T - 1;
+    K.T = T;
+    K.version = positions_version();
+    const int S = position_span(T);  // T for positions 0..T-1
+    if (K.span != S) {  // the sinusoid depends only on the span (and the model kind)
+      K.span = S;
+      K.r_min = causal_ ? 0 : -(S - 1);
+      K.NR = causal_ ? S : 2 * S - 1;
       K.R.resize(K.NR, D_);
       for (int o = 0; o < K.NR; ++o) {
         const double r = K.r_min + o;
@@ -223,6 +248,92 @@ class TransformerXlEncoder : public PositionalEncoder {
     K.by_head.resize(std::size_t(H_) * K.NR * dh_);
     for (int h = 0; h < H_; ++h)
       MapR(K.by_head.data() + std::size_t(h) * K.NR * dh_, K.NR, dh_) = kr.middleCols(h * dh_, dh_);
+  }
+
+  // Randomized positions, forward: logits += ((q_i + v_h)·KR_h[p_i - p_j] + u_h·k_j)/sqrt(dh)
+  // entry by entry.
+  void score_bias_forward_at_positions(int layer, const Real* q, const Real* k, Real* logits,
+                                       const AttnDims& d) const {
+    const LayerKr& K = kr_[layer];
+    const int T = d.T, dh = dh_, r_min = K.r_min;
+    const int* p = positions().data();
+    const Real scale = Real(1) / std::sqrt(Real(dh));
+    const std::size_t qk_block = std::size_t(T) * dh, s_block = std::size_t(T) * T;
+    const Real* u = params_->value(handles_[layer].u);
+    const Real* v = params_->value(handles_[layer].v);
+#pragma omp parallel
+    {
+      MatR qv(T, dh);
+      VecR uk(T);
+#pragma omp for schedule(static)
+      for (int bh = 0; bh < d.B * d.H; ++bh) {
+        const int h = bh % d.H;
+        const CMapR qb(q + bh * qk_block, T, dh), kb(k + bh * qk_block, T, dh);
+        const CMapR kr(K.by_head.data() + std::size_t(h) * K.NR * dh, K.NR, dh);
+        qv = qb.rowwise() + CMapVecR(v + std::size_t(h) * dh, dh).transpose();
+        uk.noalias() = kb * CMapR(u + std::size_t(h) * dh, dh, 1);
+        Real* s = logits + bh * s_block;
+        for (int i = 0; i < T; ++i) {
+          const int n = d.causal ? i + 1 : T;
+          Real* si = s + std::size_t(i) * T;
+          for (int j = 0; j < n; ++j)
+            si[j] += (qv.row(i).dot(kr.row(p[i] - p[j] - r_min)) + uk[j]) * scale;
+        }
+      }
+    }
+  }
+
+  // Randomized positions, backward: the forward's entries scattered one by one into dq
+  // (through q + v), dv, dKR (dkr_ [H, NR, dh]), dk and du. Heads over threads, batches in
+  // order inside each.
+  void score_bias_backward_at_positions(int layer, const Real* q, const Real* k,
+                                        const Real* dlogits, Real* dq, Real* dk,
+                                        const AttnDims& d) {
+    const LayerKr& K = kr_[layer];
+    const int T = d.T, NR = K.NR, r_min = K.r_min, dh = dh_, H = d.H;
+    const int* p = positions().data();
+    const Real scale = Real(1) / std::sqrt(Real(dh));
+    const std::size_t qk_block = std::size_t(T) * dh, s_block = std::size_t(T) * T;
+    const LayerHandles& ph = handles_[layer];
+    const Real* u = params_->value(ph.u);
+    const Real* v = params_->value(ph.v);
+    Real* du = params_->grad(ph.u);
+    Real* dv = params_->grad(ph.v);
+#pragma omp parallel
+    {
+      MatR qv(T, dh), dqh(T, dh);
+      VecR colsum(T);
+#pragma omp for schedule(static)
+      for (int h = 0; h < H; ++h) {
+        const CMapR kr(K.by_head.data() + std::size_t(h) * NR * dh, NR, dh);
+        MapR dkr(dkr_.data() + std::size_t(h) * NR * dh, NR, dh);
+        MapR du_h(du + std::size_t(h) * dh, 1, dh), dv_h(dv + std::size_t(h) * dh, 1, dh);
+        for (int b = 0; b < d.B; ++b) {
+          const std::size_t bh = std::size_t(b) * H + h;
+          const CMapR qb(q + bh * qk_block, T, dh), kb(k + bh * qk_block, T, dh);
+          qv = qb.rowwise() + CMapVecR(v + std::size_t(h) * dh, dh).transpose();
+          const Real* g = dlogits + bh * s_block;
+          dqh.setZero();
+          colsum.setZero();
+          for (int i = 0; i < T; ++i) {
+            const int n = d.causal ? i + 1 : T;  // dlogits of masked keys are 0
+            const Real* gi = g + std::size_t(i) * T;
+            for (int j = 0; j < n; ++j) {
+              const Real gs = gi[j] * scale;
+              if (gs == 0) continue;
+              const int r = p[i] - p[j] - r_min;
+              dqh.row(i) += gs * kr.row(r);
+              dkr.row(r) += gs * qv.row(i);
+              colsum[j] += gs;
+            }
+          }
+          MapR(dq + bh * qk_block, T, dh) += dqh;
+          dv_h += dqh.colwise().sum();
+          MapR(dk + bh * qk_block, T, dh).noalias() += colsum * CMapR(u + std::size_t(h) * dh, 1, dh);
+          du_h.noalias() += colsum.transpose() * kb;
+        }
+      }
+    }
   }
 
   double base_;
@@ -239,8 +350,8 @@ POSLAB_REGISTER_ENCODER(
     TransformerXlEncoder, "transformer_xl",
     "relative attention q·W_R R(i-j) + u·k + v·W_R R(i-j), sinusoidal R, W_R/u/v learned per "
     "layer (Dai et al. 2019)",
-    (std::vector<OptionSpec>{{"base", OptionSpec::Type::Float, "10000",
-                              "base of the sinusoid R(r): angles r / base^(2m/d_model)", 1.0}}))
+    with_randomized({{"base", OptionSpec::Type::Float, "10000",
+                      "base of the sinusoid R(r): angles r / base^(2m/d_model)", 1.0}}))
 
 }  // namespace
 }  // namespace poslab

@@ -19,11 +19,15 @@
 // Acts on: rotate_qk only (no parameters). Backward is the transpose: dq = ζ^((n-c)/B)
 // R(-φ) dq', the same tables with the sine negated.
 // position_matrix(L) is rope's: (cos φ, sin φ) per pair, the rotation a probe can read.
+// Randomized positions: slot t uses n = p[t] in φ and in the decay, centred at
+// c = (p[T-1] + 1)/2 (T/2 for 0..T-1); check_length bounds the exponent by max_position.
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
 #include "encoders/encoder.h"
+#include "encoders/randomized_positions.h"
 #include "encoders/section_error.h"
 
 namespace poslab {
@@ -57,7 +61,8 @@ class XposEncoder : public PositionalEncoder {
     }
   }
 
-  void check_length(int T) const override {
+  void check_length(int T_in) const override {
+    const int T = std::max(T_in, randomized_max_position());  // positions span up to P
     const double log_scale = std::abs(std::log(zeta_[0])) * T / (2 * scale_base_);
     if (log_scale > kMaxLogScale)
       scale_base_node_.fail("sequences of length " + std::to_string(T) +
@@ -114,17 +119,19 @@ class XposEncoder : public PositionalEncoder {
   // Tables [T, d_rot/2]: s·cos φ and s·sin φ, s = ζ^(±(t - T/2)/B), built in double and
   // rounded once; rebuilt only when T changes.
   void ensure_tables(int T) {
-    if (T == table_length_) return;
+    if (T == table_length_ && table_version_ == positions_version()) return;
+    table_version_ = positions_version();
     const int half = d_rot_ / 2;
     const std::size_t n = std::size_t(T) * half;
     for (RealBuffer* b : {&q_cos_, &q_sin_, &k_cos_, &k_sin_}) b->resize(n);
-    const double centre = T / 2.0;
-    for (int t = 0; t < T; ++t)
+    const double centre = (position(T - 1) + 1) / 2.0;  // T/2 for 0..T-1
+    for (int slot = 0; slot < T; ++slot)
       for (int m = 0; m < half; ++m) {
+        const int t = position(slot);
         const double phi = t * theta_[m], c = std::cos(phi), s = std::sin(phi);
         const double up = std::pow(zeta_[m], (t - centre) / scale_base_);  // queries
         const double down = 1 / up;                                        // keys
-        const std::size_t at = std::size_t(t) * half + m;
+        const std::size_t at = std::size_t(slot) * half + m;
         q_cos_[at] = Real(up * c);
         q_sin_[at] = Real(up * s);
         k_cos_[at] = Real(down * c);
@@ -158,6 +165,7 @@ class XposEncoder : public PositionalEncoder {
   ConfigNode scale_base_node_;
   std::vector<double> theta_, zeta_;  // [d_rot/2]
   int table_length_ = -1;
+  std::uint64_t table_version_ = 0;
   RealBuffer q_cos_, q_sin_, k_cos_, k_sin_;  // [T, d_rot/2]
 };
 
@@ -165,7 +173,7 @@ POSLAB_REGISTER_ENCODER(
     XposEncoder, "xpos",
     "RoPE with a per-pair exponential decay zeta^((i-j)/B) of the logits, causal only "
     "(Sun et al. 2023)",
-    (std::vector<OptionSpec>{
+    with_randomized({
         {"gamma", OptionSpec::Type::Float, "0.4",
          "zeta_m = (2m/d_rot + gamma)/(1 + gamma); larger = slower decay (> 0)", 1e-12},
         {"scale_base", OptionSpec::Type::Float, "512", "B: the decay is zeta^(distance/B) (> 0)", 1e-12},

@@ -188,6 +188,7 @@ std::string expectation(const OptionSpec& spec) {
     case OptionSpec::Type::IntList: return "a list of integers" + suffix;
     case OptionSpec::Type::String:
       return spec.choices.empty() ? "a string" : "one of: " + join(spec.choices, ", ");
+    case OptionSpec::Type::Section: return "a mapping";
   }
   return "a value";
 }
@@ -199,6 +200,7 @@ const char* type_name(OptionSpec::Type type) {
     case OptionSpec::Type::String: return "string";
     case OptionSpec::Type::Bool: return "bool";
     case OptionSpec::Type::IntList: return "int list";
+    case OptionSpec::Type::Section: return "section";
   }
   return "?";
 }
@@ -392,6 +394,10 @@ const std::vector<int>& Options::get_int_list(const std::string& name) const {
 const ConfigNode& Options::node(const std::string& name) const {
   return declared(nodes_, name, "an option");
 }
+const Options* Options::section(const std::string& name) const {
+  const auto it = sections_.find(name);
+  return it == sections_.end() ? nullptr : it->second.get();
+}
 
 Options parse_options(const ConfigNode& node, const std::vector<OptionSpec>& specs,
                       const std::vector<std::string>& ignored) {
@@ -414,6 +420,15 @@ Options parse_options(const ConfigNode& node, const std::vector<OptionSpec>& spe
   for (const auto& spec : specs) {
     const ConfigNode where = node.child(spec.name);
     YAML::Node value = where.yaml();
+    if (spec.type == OptionSpec::Type::Section) {  // absent (or null): off
+      if (!is_absent(value)) {
+        if (!value.IsMap()) fail_expected(where, value, spec);
+        options.sections_[spec.name] =
+            std::make_shared<const Options>(parse_options(where, spec.fields, {}));
+      }
+      options.nodes_[spec.name] = where;
+      continue;
+    }
     const bool defaulted = !value.IsDefined();
     if (defaulted) {
       if (spec.default_value.empty()) where.fail("required option missing");
@@ -436,6 +451,7 @@ Options parse_options(const ConfigNode& node, const std::vector<OptionSpec>& spe
         case OptionSpec::Type::IntList:
           options.int_lists_[spec.name] = read_int_list(where, value, spec);
           break;
+        case OptionSpec::Type::Section: break;  // handled above
       }
     } catch (const ConfigError& e) {
       if (!defaulted) throw;
@@ -456,6 +472,10 @@ std::string describe_options(const std::vector<OptionSpec>& specs) {
     if (!spec.choices.empty()) facts.push_back("one of " + join(spec.choices, "|"));
     out += "  " + spec.name + " (" + join(facts, ", ") + ")";
     out += spec.help.empty() ? "\n" : ": " + spec.help + "\n";
+    // A section's fields follow as "section.field (...)" lines.
+    std::istringstream fields(describe_options(spec.fields));
+    for (std::string line; std::getline(fields, line);)
+      out += "  " + spec.name + "." + line.substr(line.find_first_not_of(' ')) + "\n";
   }
   return out;
 }

@@ -87,7 +87,10 @@ std::string printable(const std::string& text, std::size_t max_bytes = 60);
 
 // One option a plugin accepts. Declared once; used for parsing, validation and `poslab list`.
 struct OptionSpec {
-  enum class Type { Int, Float, String, Bool, IntList };
+  // Section: a nested mapping of `fields` (e.g. an encoder's `randomized: {max_position:
+  // 2048}`); absent means off (Options::section returns null), and default_value is only
+  // what `poslab list` shows.
+  enum class Type { Int, Float, String, Bool, IntList, Section };
   std::string name;
   Type type = Type::Int;
   std::string default_value;  // as YAML text; empty means the option is required
@@ -95,6 +98,7 @@ struct OptionSpec {
   double min = -std::numeric_limits<double>::infinity();  // inclusive, numbers and list items
   double max = std::numeric_limits<double>::infinity();
   std::vector<std::string> choices = {};  // allowed values of a String option, if non-empty
+  std::vector<OptionSpec> fields = {};    // the options of a Section
 };
 
 // Validated option values (defaults filled in).
@@ -108,6 +112,9 @@ class Options {
   // The node an option came from (undefined if defaulted), for later errors such as
   // "encoder.max_length: 64 is shorter than the longest evaluation sequence (129)".
   const ConfigNode& node(const std::string& name) const;
+  // A Section option's values, or null when the section was not given (or not declared:
+  // plugins that share a section read it without knowing whether they declared it).
+  const Options* section(const std::string& name) const;
 
  private:
   friend Options parse_options(const ConfigNode&, const std::vector<OptionSpec>&,
@@ -118,6 +125,7 @@ class Options {
   std::map<std::string, bool> bools_;
   std::map<std::string, std::vector<int>> int_lists_;
   std::map<std::string, ConfigNode> nodes_;
+  std::map<std::string, std::shared_ptr<const Options>> sections_;
 };
 
 // Parses `node` (a mapping, or undefined = all defaults) against `specs`. Keys listed in

@@ -139,7 +139,8 @@ void Transformer::check_ids(const std::int32_t* ids, int N) const {
       throw std::out_of_range("token id " + std::to_string(ids[n]) + " outside vocabulary");
 }
 
-const Real* Transformer::forward(const std::int32_t* ids, int B, int T) {
+const Real* Transformer::forward(const std::int32_t* ids, int B, int T, const int* positions) {
+  encoder_->set_positions(positions, T);
   resize(B, T);
   const int N = B * T, D = config_.d_model, V = config_.vocab_size;
   ids_.assign(ids, ids + N);
@@ -234,9 +235,10 @@ void Transformer::resize_inference(int B, int T) {
 // The same kernels in the same order as forward() except the attention, which streams;
 // each layer's output overwrites its input, so memory does not grow with depth.
 const Real* Transformer::forward_inference(const std::int32_t* ids, int B, int T,
-                                           AttentionTiles tiles) {
+                                           AttentionTiles tiles, const int* positions) {
   const int N = B * T, D = config_.d_model, V = config_.vocab_size;
   check_ids(ids, N);
+  encoder_->set_positions(positions, T);
   resize_inference(B, T);
   InferenceActs& a = inference_;
   const AttnDims d{B, config_.heads, T, D / config_.heads, config_.causal};

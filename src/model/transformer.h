@@ -43,12 +43,14 @@ class Transformer {
   const PositionalEncoder& encoder() const { return *encoder_; }
 
   // Runs the model on ids [B, T]; returns logits [B, T, V] (valid until the next call).
-  const Real* forward(const std::int32_t* ids, int B, int T);
+  // `positions` [T] (shared by the batch, strictly increasing; nullptr = 0..T-1) is handed
+  // to the encoder (PositionalEncoder::set_positions) and holds for the backward too.
+  const Real* forward(const std::int32_t* ids, int B, int T, const int* positions = nullptr);
   // The same logits (up to rounding) for evaluation: streaming attention, nothing kept for
   // backward, O(B·T·(D + F + V)) memory. loss() works after it; backward(), hidden_state()
   // and attention() throw std::logic_error until the next forward().
   const Real* forward_inference(const std::int32_t* ids, int B, int T,
-                                AttentionTiles tiles = {});
+                                AttentionTiles tiles = {}, const int* positions = nullptr);
   // Mean masked cross-entropy of the last forward (either kind); fills per-position
   // correctness [B*T] and per-position losses [B*T] (0 where masked out) if asked.
   double loss(const std::int32_t* targets, const std::uint8_t* mask,

@@ -25,6 +25,10 @@ struct Batch {
   std::vector<std::int32_t> inputs;   // token ids fed to the model
   std::vector<std::int32_t> targets;  // token id to predict at each position
   std::vector<std::uint8_t> loss_mask;  // 1 where the position is scored
+  // [seq_len] positions the encoder reads, shared by the batch; empty = 0..seq_len-1.
+  // Tasks leave it empty; the run loop fills it for randomized positions
+  // (encoders/randomized_positions.h).
+  std::vector<int> positions;
 };
 
 class Task {

@@ -42,8 +42,9 @@ BatchGradient BatchGradientComputer::compute(Transformer& model, const Batch& ba
     throw std::invalid_argument("batch of " + std::to_string(B) + " sequences cannot be split into " +
                                 std::to_string(blocks) + " equal blocks (ranks x micro_batches)");
   BatchGradient out;
+  const int* positions = batch.positions.empty() ? nullptr : batch.positions.data();  // shared by every block
   if (blocks == 1) {  // the plain step: one forward, one backward, no extra copies
-    model.forward(batch.inputs.data(), B, T);
+    model.forward(batch.inputs.data(), B, T, positions);
     out.loss = model.loss(batch.targets.data(), batch.loss_mask.data());
     params.zero_grads();
     model.backward(batch.targets.data(), batch.loss_mask.data());
@@ -62,7 +63,7 @@ BatchGradient BatchGradientComputer::compute(Transformer& model, const Batch& ba
     const std::int32_t* inputs = batch.inputs.data() + offset;
     const std::int32_t* targets = batch.targets.data() + offset;
     const std::uint8_t* mask = batch.loss_mask.data() + offset;
-    model.forward(inputs, rows, T);
+    model.forward(inputs, rows, T, positions);
     const double block_loss = model.loss(targets, mask);
     mine.push_back(block_loss);
     mine.push_back(double(count_scored(mask, block_size)));

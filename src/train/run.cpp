@@ -12,6 +12,7 @@
 #include "dist/collectives.h"
 #include "dist/world.h"
 #include "encoders/encoder.h"
+#include "encoders/randomized_positions.h"
 #include "train/adamw.h"
 #include "train/batch_gradient.h"
 #include "train/checkpoint.h"
@@ -79,8 +80,14 @@ PreparedRun prepare_run(const RunSpec& spec) {
   // Every length the run will use must be supported before any training starts.
   run.task->check_length(run.task->max_train_length());
   for (int L : run.eval_lengths) run.task->check_length(L);
-  encoder->check_length(run.task->sequence_length(run.task->max_train_length()));
-  for (int L : run.eval_lengths) encoder->check_length(run.task->sequence_length(L));
+  for (int T : {run.task->sequence_length(run.task->max_train_length())}) {
+    encoder->check_positions(T);
+    encoder->check_length(T);
+  }
+  for (int L : run.eval_lengths) {
+    encoder->check_positions(run.task->sequence_length(L));
+    encoder->check_length(run.task->sequence_length(L));
+  }
   for (const EvalVariant& v : spec.eval.variants) {
     auto task = TaskRegistry::instance().build(v.task);
     // A variant changes the data, not the problem: the trained model must be able to read it.
@@ -92,12 +99,16 @@ PreparedRun prepare_run(const RunSpec& spec) {
     std::unique_ptr<Transformer> variant_model;
     if (v.encoder) {
       auto variant_encoder = EncoderRegistry::instance().build(*v.encoder, Transformer::model_dims(mc));
-      for (int L : run.eval_lengths) variant_encoder->check_length(task->sequence_length(L));
+      for (int L : run.eval_lengths) {
+        variant_encoder->check_positions(task->sequence_length(L));
+        variant_encoder->check_length(task->sequence_length(L));
+      }
       variant_model = std::make_unique<Transformer>(mc, std::move(variant_encoder));
     }
     const PositionalEncoder& reader = variant_model ? variant_model->encoder() : *encoder;
     for (int L : run.eval_lengths) {
       task->check_length(L);
+      reader.check_positions(task->sequence_length(L));
       reader.check_length(task->sequence_length(L));
     }
     run.eval_variants.push_back(std::move(task));
@@ -178,8 +189,16 @@ void evaluate_length(PreparedRun& run, Transformer& model, const Task& task, int
     // Every rank draws every batch: the stream is sequential, so batch i needs the ones before.
     Batch batch = task.make_batch(rng, Split::Eval, eval_batch_size(spec.eval, longest), length, length);
     if (i % comm.size() != comm.rank()) continue;
+    // Randomized positions are drawn in evaluation too (as Ruoss et al. do), from a stream
+    // of their own per batch (encoders/randomized_positions.h).
+    if (const int P = model.encoder().randomized_max_position()) {
+      Rng position_rng = Rng::derive(spec.seed, "positions/" + stream + std::to_string(length) +
+                                                    "/" + std::to_string(i));
+      batch.positions = draw_positions(position_rng, batch.seq_len, P);
+    }
     // Streaming attention: memory linear in the length, so long lengths can be evaluated.
-    model.forward_inference(batch.inputs.data(), batch.batch_size, batch.seq_len);
+    model.forward_inference(batch.inputs.data(), batch.batch_size, batch.seq_len, {},
+                            batch.positions.empty() ? nullptr : batch.positions.data());
     const double loss = model.loss(batch.targets.data(), batch.loss_mask.data(), &correct,
                                         &position_loss);
     MetricSums sums;
@@ -332,6 +351,12 @@ RunRecord train_and_evaluate(PreparedRun& run, const TrainOptions& options) {
     Batch batch = run.task->make_batch(state.batch_rng, Split::Train, ts.batch_size,
                                        run.task->min_train_length(),
                                        run.task->max_train_length());
+    // Randomized positions: one array per step for the whole batch, from the step's own
+    // stream (encoders/randomized_positions.h); the batch stream is untouched.
+    if (const int P = model.encoder().randomized_max_position()) {
+      Rng position_rng = Rng::derive(spec.seed, "positions/train/" + std::to_string(step));
+      batch.positions = draw_positions(position_rng, batch.seq_len, P);
+    }
     const int local_stop = options.stop_signal ? int(*options.stop_signal) : 0;
     // Gradient, clip, schedule and (when finite) the AdamW update: train/train_step.h.
     const StepResult result = train_step(model, gradient, optimizer, ts, step, batch, local_stop);

@@ -1,6 +1,9 @@
 // Finite-difference checks of every hook of every registered encoder, causal and
 // bidirectional, in double precision. Generic over the registry: a new scheme is checked
 // by default. Each hook is checked through the scalar L = Σ R ⊙ (hook output).
+// Every scheme that declares the shared `randomized` option is also checked with a fixed
+// non-trivial position array (sorted, distinct, with gaps, not starting at 0) set before
+// the hooks run (the `_randomized` cases).
 #include <ostream>
 #include <cmath>
 #include <numeric>
@@ -17,15 +20,31 @@ using testing::random_vector;
 struct HookCase {
   std::string encoder;
   bool causal;
+  bool randomized = false;
 };
+std::string case_name(const HookCase& c) {
+  return c.encoder + (c.causal ? "_causal" : "_bidirectional") + (c.randomized ? "_randomized" : "");
+}
 // Readable test names in CTest output.
-inline std::ostream& operator<<(std::ostream& os, const HookCase& c) { return os << c.encoder << (c.causal ? "_causal" : "_bidirectional"); }
+inline std::ostream& operator<<(std::ostream& os, const HookCase& c) { return os << case_name(c); }
 
+// The positions of the randomized cases (T = 6): gaps of 1 to 11, so that clipping,
+// bucketing and FIRE's threshold all see distances beyond T.
+const int kPositions[6] = {1, 4, 5, 11, 19, 30};
+
+bool declares_randomized(const std::string& name) {
+  for (const auto& spec : EncoderRegistry::instance().find(name)->options)
+    if (spec.name == "randomized") return true;
+  return false;
+}
 
 std::vector<HookCase> all_cases() {
   std::vector<HookCase> cases;
   for (const auto& name : EncoderRegistry::instance().names())
-    for (bool causal : {true, false}) cases.push_back({name, causal});
+    for (bool causal : {true, false}) {
+      cases.push_back({name, causal});
+      if (declares_randomized(name)) cases.push_back({name, causal, true});
+    }
   return cases;
 }
 
@@ -34,15 +53,26 @@ class EncoderHookGradcheck : public ::testing::TestWithParam<HookCase> {
   void SetUp() override {
     dims_ = ModelDims{8, 2, 4, 2, GetParam().causal};
     // Options chosen so that clipping/clamping/bucketing happen at T = 6.
-    encoder_ = testing::try_build_encoder(GetParam().encoder, dims_, options_for(GetParam().encoder));
+    std::string options = options_for(GetParam().encoder, GetParam().randomized);
+    if (GetParam().randomized) options += std::string(options.empty() ? "" : ", ") + "randomized: {max_position: 32}";
+    encoder_ = testing::try_build_encoder(GetParam().encoder, dims_, options);
     if (!encoder_) GTEST_SKIP() << GetParam().encoder << " is not defined for this model kind";
+    if (GetParam().randomized) {
+      ASSERT_EQ(encoder_->randomized_max_position(), 32);
+      encoder_->set_positions(kPositions, 6);
+      ASSERT_FALSE(encoder_->identity_positions());
+    }
     encoder_->declare_parameters(params_);
     params_.allocate();
     auto init = random_vector(params_.count(), 77, 0.5);
     std::copy(init.begin(), init.end(), params_.values().begin());
     ad_ = AttnDims{2, 2, 6, 4, GetParam().causal};
   }
-  static std::string options_for(const std::string& name) {
+  static std::string options_for(const std::string& name, bool randomized) {
+    if (name == "learned" && randomized) return "max_length: 32";
+    // positions up to 30: a longer decay scale keeps ζ^(±p/B) (and the finite differences'
+    // conditioning) moderate, as scale_base 3 does for positions 0..5
+    if (name == "xpos" && randomized) return "scale_base: 30";
     if (name == "shaw") return "clip: 2";
     if (name == "t5") return "num_buckets: 6, max_distance: 5";
     if (name == "cope") return "p_max: 2";
@@ -182,9 +212,7 @@ TEST_P(EncoderHookGradcheck, ValueBias) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllEncoders, EncoderHookGradcheck, ::testing::ValuesIn(all_cases()),
-                         [](const auto& info) {
-                           return info.param.encoder + (info.param.causal ? "_causal" : "_bidirectional");
-                         });
+                         [](const auto& info) { return case_name(info.param); });
 
 }  // namespace
 }  // namespace poslab

@@ -1,5 +1,6 @@
 // Finite-difference check of the whole model's loss with respect to every parameter
-// tensor, for every registered encoder and both model kinds (double precision).
+// tensor, for every registered encoder and both model kinds (double precision), and for
+// every scheme that declares `randomized` also with a fixed non-trivial position array.
 #include <cmath>
 #include <ostream>
 #include "f64/encoder_fixture.h"
@@ -15,9 +16,13 @@ using testing::random_vector;
 struct ModelCase {
   std::string encoder;
   bool causal;
+  bool randomized = false;
 };
+std::string case_name(const ModelCase& c) {
+  return c.encoder + (c.causal ? "_causal" : "_bidirectional") + (c.randomized ? "_randomized" : "");
+}
 // Readable test names in CTest output.
-inline std::ostream& operator<<(std::ostream& os, const ModelCase& c) { return os << c.encoder << (c.causal ? "_causal" : "_bidirectional"); }
+inline std::ostream& operator<<(std::ostream& os, const ModelCase& c) { return os << case_name(c); }
 
 
 class ModelGradcheck : public ::testing::TestWithParam<ModelCase> {};
@@ -31,8 +36,10 @@ TEST_P(ModelGradcheck, LossWithRespectToEveryParameter) {
   c.d_ff = 12;
   c.causal = GetParam().causal;
   c.tied_embeddings = GetParam().causal;  // cover both head variants
-  auto encoder = testing::try_build_encoder(GetParam().encoder, Transformer::model_dims(c),
-                                            GetParam().encoder == "learned" ? "max_length: 6" : "");
+  const bool randomized = GetParam().randomized;
+  std::string options = GetParam().encoder == "learned" ? (randomized ? "max_length: 24" : "max_length: 6") : "";
+  if (randomized) options += std::string(options.empty() ? "" : ", ") + "randomized: {max_position: 24}";
+  auto encoder = testing::try_build_encoder(GetParam().encoder, Transformer::model_dims(c), options);
   if (!encoder) GTEST_SKIP() << "not defined for this model kind";
   Transformer model(c, std::move(encoder));
   auto values = random_vector(model.params().count(), 21, 0.4);
@@ -46,8 +53,9 @@ TEST_P(ModelGradcheck, LossWithRespectToEveryParameter) {
   std::vector<std::int32_t> ids = {1, 4, 2, 6, 0, 3, 3, 5, 1, 2};
   std::vector<std::int32_t> targets = {4, 2, 6, 0, 1, 3, 5, 1, 2, 6};
   std::vector<std::uint8_t> mask = {1, 1, 0, 1, 1, 0, 1, 1, 1, 0};
+  const int positions[T] = {2, 3, 7, 12, 21};  // the randomized cases' fixed positions
   auto f = [&] {
-    model.forward(ids.data(), B, T);
+    model.forward(ids.data(), B, T, randomized ? positions : nullptr);
     return model.loss(targets.data(), mask.data());
   };
   f();
@@ -70,14 +78,16 @@ TEST_P(ModelGradcheck, LossWithRespectToEveryParameter) {
 std::vector<ModelCase> model_cases() {
   std::vector<ModelCase> cases;
   for (const auto& name : EncoderRegistry::instance().names())
-    for (bool causal : {true, false}) cases.push_back({name, causal});
+    for (bool causal : {true, false}) {
+      cases.push_back({name, causal});
+      for (const auto& spec : EncoderRegistry::instance().find(name)->options)
+        if (spec.name == "randomized") cases.push_back({name, causal, true});
+    }
   return cases;
 }
 
 INSTANTIATE_TEST_SUITE_P(AllEncoders, ModelGradcheck, ::testing::ValuesIn(model_cases()),
-                         [](const auto& info) {
-                           return info.param.encoder + (info.param.causal ? "_causal" : "_bidirectional");
-                         });
+                         [](const auto& info) { return case_name(info.param); });
 
 }  // namespace
 }  // namespace poslab

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "f64/fixture_model.h"
@@ -58,11 +60,20 @@ TEST_P(PyTorchParity, LogitsLossAndEveryGradient) {
   const auto mask64 = f.read_int64("/loss_mask");
   const std::vector<std::uint8_t> mask(mask64.begin(), mask64.end());
 
-  const double* logits = model.forward(inputs.data(), B, T);
-  EXPECT_LT(relative_error(logits, f.read("/logits")), kTolerance) << "logits";
+  // Randomized-position fixtures store the (fixed) position array the model reads.
+  std::vector<int> positions;
+  if (f.exists("/positions")) {
+    const auto p64 = f.read_int64("/positions");
+    positions.assign(p64.begin(), p64.end());
+    ASSERT_EQ(positions.size(), std::size_t(T));
+  }
+  const double* logits = model.forward(inputs.data(), B, T, positions.empty() ? nullptr : positions.data());
+  double worst = relative_error(logits, f.read("/logits"));  // over logits, loss and gradients
+  EXPECT_LT(worst, kTolerance) << "logits";
   const double loss = model.loss(targets.data(), mask.data());
   const double ref_loss = f.read("/loss")[0];
   EXPECT_LT(std::abs(loss - ref_loss) / std::abs(ref_loss), kTolerance) << "loss " << loss << " vs " << ref_loss;
+  worst = std::max(worst, std::abs(loss - ref_loss) / std::abs(ref_loss));
 
   params.zero_grads();
   model.backward(targets.data(), mask.data());
@@ -70,7 +81,11 @@ TEST_P(PyTorchParity, LogitsLossAndEveryGradient) {
     const auto ref = f.read("/grads/" + info.name);
     const double err = relative_error(params.grads().data() + info.offset, ref);
     EXPECT_LT(err, kTolerance) << "gradient of " << info.name;
+    worst = std::max(worst, err);
   }
+  // POSLAB_PARITY_REPORT=1 prints the worst relative error of each fixture.
+  if (std::getenv("POSLAB_PARITY_REPORT"))
+    std::printf("parity %s: max relative error %.3g\n", GetParam().c_str(), worst);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, PyTorchParity, ::testing::ValuesIn(fixture_names()),

@@ -5,7 +5,9 @@
 // default tiles (128 × 128), 64 × 64 and tiny ones (5 queries × 7 keys, 8 × 3) so that
 // every kind of tile occurs (diagonal, below it, rows before the tile, far-away key runs). Options make the
 // encoders' long-distance paths run at these lengths: CoPE clamps at p_max 4, Shaw clips at
-// 3, T5's max_distance is 20.
+// 3, T5's max_distance is 20. Every scheme that declares `randomized` runs again with
+// randomized positions (a sorted random subset of 0..399 per length, the `_randomized`
+// cases): both paths read the same position array.
 #include <gtest/gtest.h>
 
 #include <omp.h>
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "encoders/cope_positions.h"
+#include "encoders/randomized_positions.h"
 #include "f64/encoder_fixture.h"
 #include "f64/gradcheck.h"
 #include "model/transformer.h"
@@ -27,10 +30,24 @@ namespace {
 struct StreamCase {
   std::string encoder;
   bool causal;
+  bool randomized = false;
 };
+std::string case_name(const StreamCase& c) {
+  return c.encoder + (c.causal ? "_causal" : "_bidirectional") + (c.randomized ? "_randomized" : "");
+}
 
-std::string options_for(const std::string& encoder) {
-  if (encoder == "learned") return "max_length: 160";
+constexpr int kMaxPosition = 400;
+
+// A sorted random subset of 0..kMaxPosition-1 for length T (empty: 0..T-1).
+std::vector<int> positions_for(const StreamCase& c, int T) {
+  if (!c.randomized) return {};
+  Rng rng(1000 + T);
+  return draw_positions(rng, T, kMaxPosition);
+}
+const int* data_or_null(const std::vector<int>& v) { return v.empty() ? nullptr : v.data(); }
+
+std::string options_for_kind(const std::string& encoder, bool randomized) {
+  if (encoder == "learned") return randomized ? "max_length: 400" : "max_length: 160";
   if (encoder == "cope") return "p_max: 4";
   if (encoder == "shaw") return "clip: 3";
   if (encoder == "t5") return "num_buckets: 8, max_distance: 20";
@@ -38,6 +55,13 @@ std::string options_for(const std::string& encoder) {
   if (encoder == "xpos") return "scale_base: 64";
   return "";
 }
+
+std::string options_for(const std::string& encoder, bool randomized = false) {
+  std::string o = options_for_kind(encoder, randomized);
+  if (randomized) o += std::string(o.empty() ? "" : ", ") + "randomized: {max_position: 400}";
+  return o;
+}
+
 
 // A small model with every parameter random (so attention is far from uniform and every
 // bias table matters), or null when the encoder refuses the model kind.
@@ -51,7 +75,7 @@ std::unique_ptr<Transformer> random_model(const StreamCase& c) {
   mc.causal = c.causal;
   mc.tied_embeddings = c.causal;
   auto encoder = testing::try_build_encoder(c.encoder, Transformer::model_dims(mc),
-                                            options_for(c.encoder));
+                                            options_for(c.encoder, c.randomized));
   if (!encoder) return nullptr;
   auto model = std::make_unique<Transformer>(mc, std::move(encoder));
   const auto values = testing::random_vector(model->params().count(), 7, 0.5);
@@ -92,8 +116,9 @@ TEST_P(StreamingForward, EqualsMaterializedForward) {
   const int B = 2, V = model->config().vocab_size;
   for (int T : {1, 37, 150}) {
     const Batch batch = random_batch(B, T, V);
+    const std::vector<int> positions = positions_for(GetParam(), T);
     const std::size_t n = std::size_t(B) * T * V;
-    const Real* m = model->forward(batch.ids.data(), B, T);
+    const Real* m = model->forward(batch.ids.data(), B, T, data_or_null(positions));
     const std::vector<double> materialized(m, m + n);
     const double materialized_loss = model->loss(batch.targets.data(), batch.mask.data());
     ASSERT_GT(max_abs(materialized), 0.1);
@@ -101,7 +126,7 @@ TEST_P(StreamingForward, EqualsMaterializedForward) {
          {AttentionTiles{}, AttentionTiles{64, 64}, AttentionTiles{5, 7}, AttentionTiles{8, 3}}) {
       const std::string what = "T " + std::to_string(T) + ", tiles " +
                                std::to_string(tiles.queries) + "x" + std::to_string(tiles.keys);
-      const Real* s = model->forward_inference(batch.ids.data(), B, T, tiles);
+      const Real* s = model->forward_inference(batch.ids.data(), B, T, tiles, data_or_null(positions));
       double worst = 0;
       for (std::size_t i = 0; i < n; ++i) worst = std::max(worst, std::abs(s[i] - materialized[i]));
       EXPECT_LE(worst, 1e-12 * max_abs(materialized)) << what << ": max |logit difference|";
@@ -119,12 +144,13 @@ TEST_P(StreamingForward, IndependentOfThreadCount) {
   if (!model) GTEST_SKIP() << "not defined for this model kind";
   const int B = 2, T = 70, V = model->config().vocab_size;
   const Batch batch = random_batch(B, T, V);
+  const std::vector<int> positions = positions_for(GetParam(), T);
   const int threads = omp_get_max_threads();
   omp_set_num_threads(1);
-  const Real* one = model->forward_inference(batch.ids.data(), B, T, {16, 16});
+  const Real* one = model->forward_inference(batch.ids.data(), B, T, {16, 16}, data_or_null(positions));
   const std::vector<double> single(one, one + std::size_t(B) * T * V);
   omp_set_num_threads(3);
-  const Real* many = model->forward_inference(batch.ids.data(), B, T, {16, 16});
+  const Real* many = model->forward_inference(batch.ids.data(), B, T, {16, 16}, data_or_null(positions));
   omp_set_num_threads(threads);
   for (std::size_t i = 0; i < single.size(); ++i)
     ASSERT_EQ(single[i], many[i]) << "logit " << i << " differs with 3 threads";
@@ -133,15 +159,16 @@ TEST_P(StreamingForward, IndependentOfThreadCount) {
 std::vector<StreamCase> stream_cases() {
   std::vector<StreamCase> cases;
   for (const auto& name : EncoderRegistry::instance().names())
-    for (bool causal : {true, false}) cases.push_back({name, causal});
+    for (bool causal : {true, false}) {
+      cases.push_back({name, causal});
+      for (const auto& spec : EncoderRegistry::instance().find(name)->options)
+        if (spec.name == "randomized") cases.push_back({name, causal, true});
+    }
   return cases;
 }
 
 INSTANTIATE_TEST_SUITE_P(AllEncoders, StreamingForward, ::testing::ValuesIn(stream_cases()),
-                         [](const auto& info) {
-                           return info.param.encoder +
-                                  (info.param.causal ? "_causal" : "_bidirectional");
-                         });
+                         [](const auto& info) { return case_name(info.param); });
 
 // The tile hooks alone, on random q, k and probabilities: visiting the tiles as the
 // streaming attention does (query blocks of 5, key tiles of 7 from the diagonal backwards,
@@ -151,8 +178,11 @@ class TileHooks : public ::testing::TestWithParam<StreamCase> {};
 
 TEST_P(TileHooks, MatchTheMaterializedHooks) {
   ModelDims dims{8, 2, 4, 2, GetParam().causal};
-  auto encoder = testing::try_build_encoder(GetParam().encoder, dims, options_for(GetParam().encoder));
+  auto encoder = testing::try_build_encoder(GetParam().encoder, dims,
+                                            options_for(GetParam().encoder, GetParam().randomized));
   if (!encoder) GTEST_SKIP() << "not defined for this model kind";
+  const std::vector<int> positions = positions_for(GetParam(), 37);
+  encoder->set_positions(data_or_null(positions), 37);
   ParameterSet params;
   encoder->declare_parameters(params);
   params.allocate();
@@ -230,14 +260,13 @@ TEST_P(TileHooks, MatchTheMaterializedHooks) {
     for (std::size_t i = 0; i < z.size(); ++i) bias = std::max(bias, std::abs(biased[i] - z[i]));
     EXPECT_GT(bias, 0.01);
   }
-  if (encoder->has_value_bias()) EXPECT_GT(max_abs(out), 0.01);
+  if (encoder->has_value_bias()) {
+    EXPECT_GT(max_abs(out), 0.01);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllEncoders, TileHooks, ::testing::ValuesIn(stream_cases()),
-                         [](const auto& info) {
-                           return info.param.encoder +
-                                  (info.param.causal ? "_causal" : "_bidirectional");
-                         });
+                         [](const auto& info) { return case_name(info.param); });
 
 // The CoPE cases above run with clamping active: at p_max 4 the tile test's queries count
 // past 4 gated keys well inside 37 keys (cope_positions is the encoder's own position code).
