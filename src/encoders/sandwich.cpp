@@ -1,6 +1,6 @@
-// sandwich (Chi, Fan, Rudnicky & Ramadge, ACL 2023, "Latent Positional Information is in
-// the Self-Attention Variance of Transformer Language Models Without Positional
-// Embeddings", section "Sandwich"): a parameter-free bias made of the dot product of the
+// sandwich (Chi, Fan, Rudnicky & Ramadge, ACL 2023, "Dissecting Transformer Length
+// Extrapolation via the Lens of Receptive Field Analysis", arXiv 2212.10356, section
+// "Sandwich"): a parameter-free bias made of the dot product of the
 // sinusoidal vectors of the two positions, minus its value at distance 0 so that a token's
 // bias to itself is 0:
 //   logits[b,h,i,j] += p_{i/r_h}ᵀ p_{j/r_h} - d̄/2
@@ -14,7 +14,11 @@
 // sharp local bias and high heads a wide, flat one. `per_head_ratio: false` uses r_h = 1
 // for every head. Note: the paper's text was not reachable when this was written; the
 // formula above is the one its section states as we recall it (dot product of sinusoids,
-// minus d̄/2, per-head compression 8h/H) — see the README's caveat.
+// minus d̄/2, per-head compression 8h/H) — see the README's caveat. One public
+// implementation (NVIDIA NeMo's SandwichRelativePositionEmbedding) applies the per-head
+// factor differently: it DIVIDES the uncompressed bias by 8h/H (an ALiBi-like slope) and
+// sums its frequencies over k = 1..d̄/2 rather than 0..d̄/2-1. Until the authors' text or
+// code settles it, results for `sandwich` hold for the formula above.
 //   dim: d̄, even; 0 means d_model (the width the sinusoids would have as an absolute
 //        embedding, the paper's setting for a model without positional embeddings).
 // Acts in score_bias only; no parameters; causal and bidirectional (symmetric in i - j);
