@@ -32,7 +32,9 @@ TEST(RandomizedPositions, DrawIsSortedDistinctAndBelowMaxPosition) {
       for (std::size_t t = 0; t < p.size(); ++t) {
         EXPECT_GE(p[t], 0);
         EXPECT_LT(p[t], P);
-        if (t > 0) EXPECT_LT(p[t - 1], p[t]) << "sorted and distinct";
+        if (t > 0) {
+          EXPECT_LT(p[t - 1], p[t]) << "sorted and distinct";
+        }
       }
     }
   // n = P: every position, in order.
