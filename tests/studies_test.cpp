@@ -32,8 +32,8 @@ TEST_P(Studies, FullAndQuickProfilesValidateEveryRun) {
 
 INSTANTIATE_TEST_SUITE_P(Experiments, Studies,
                          ::testing::Values(StudyCase{"position_matrices", 4}, StudyCase{"wang_chen_2020", 4},
-                                           StudyCase{"cope_counting", 12}, StudyCase{"length_generalization", 108},
-                                           StudyCase{"flip_flop", 13},
+                                           StudyCase{"cope_counting", 12}, StudyCase{"length_generalization", 117},
+                                           StudyCase{"flip_flop", 14},
                                            StudyCase{"long_context", 13}),
                          [](const auto& info) { return std::string(info.param.study); });
 
