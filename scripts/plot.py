@@ -539,6 +539,28 @@ def eval_series(r, variants):
     return out
 
 
+def draw_seed_curves(ax, curves, marker, shade_sd):
+    """One line per configuration label -> (x, [y per seed]): the mean of the seeds whose
+    y matches x, ±1 sd shaded when asked and there are several; tab10 colours, then the
+    same colours dashed, dotted, ... past ten lines."""
+    cmap = plt.get_cmap("tab10")
+    styles = ["-", "--", ":", "-."]
+    for i, (label, (x, ys)) in enumerate(curves.items()):
+        ys = np.array([y for y in ys if len(y) == len(x)])
+        mean = ys.mean(axis=0)
+        seeds = f" ({len(ys)} seeds)" if len(ys) > 1 else ""
+        ax.plot(x, mean, marker=marker, color=cmap(i % 10), ls=styles[(i // 10) % 4],
+                label=label + seeds)
+        if shade_sd and len(ys) > 1:
+            sd = ys.std(axis=0, ddof=1)
+            ax.fill_between(x, mean - sd, mean + sd, color=cmap(i % 10), alpha=0.15, lw=0)
+
+
+def mark_training_lengths(ax, train_lengths):
+    for i, t in enumerate(sorted(train_lengths)):
+        ax.axvline(t, color="k", ls="--", lw=1, label="training length" if i == 0 else None)
+
+
 def plot_extrapolation(runs, directory, metric, variants=False):
     """One line per configuration (a sweep's seeds are averaged, their sd shaded)."""
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
@@ -563,20 +585,8 @@ def plot_extrapolation(runs, directory, metric, variants=False):
             train_lengths.add(float(r.group("eval").attrs["train_length"]))
     # Lengths spanning a factor of 16 or more (long-context studies) read best on log axes.
     log_x = bool(lengths) and max(lengths) >= 16 * max(min(lengths), 1)
-    cmap = plt.get_cmap("tab10")
-    styles = ["-", "--", ":", "-."]
-    for i, (label, (x, ys)) in enumerate(curves.items()):
-        ys = np.array([y for y in ys if len(y) == len(x)])
-        mean = ys.mean(axis=0)
-        seeds = f" ({len(ys)} seeds)" if len(ys) > 1 else ""
-        ax.plot(x, mean, marker="o", color=cmap(i % 10), ls=styles[(i // 10) % 4],
-                label=label + seeds)
-        if len(ys) > 1:
-            sd = ys.std(axis=0, ddof=1)
-            ax.fill_between(x, mean - sd, mean + sd, color=cmap(i % 10), alpha=0.15, lw=0)
-    for i, t in enumerate(sorted(train_lengths)):
-        ax.axvline(t, color="k", ls="--", lw=1,
-                   label="training length" if i == 0 else None)
+    draw_seed_curves(ax, curves, marker="o", shade_sd=True)
+    mark_training_lengths(ax, train_lengths)
     if log_x:
         ax.set_xscale("log", base=2)
     if lengths:
@@ -633,16 +643,8 @@ def plot_loss_by_position(runs, directory, length=None, variants=False):
             train_lengths.add(float(r.group("eval").attrs["train_length"]))
     if not curves:
         fail("no run holds /eval/<length>/loss_by_position (evaluated before it was recorded?)")
-    cmap = plt.get_cmap("tab10")
-    styles = ["-", "--", ":", "-."]
-    for i, (label, (x, ys)) in enumerate(curves.items()):
-        ys = np.array([y for y in ys if len(y) == len(x)])
-        mean = ys.mean(axis=0)
-        seeds = f" ({len(ys)} seeds)" if len(ys) > 1 else ""
-        ax.plot(x, mean, marker=".", color=cmap(i % 10), ls=styles[(i // 10) % 4],
-                label=label + seeds)
-    for i, t in enumerate(sorted(train_lengths)):
-        ax.axvline(t, color="k", ls="--", lw=1, label="training length" if i == 0 else None)
+    draw_seed_curves(ax, curves, marker=".", shade_sd=False)
+    mark_training_lengths(ax, train_lengths)
     ax.set_xscale("log", base=2)
     ax.set_xlabel("position in the evaluation window (bucket centre, log scale)")
     ax.set_ylabel("loss (nats per token)")
