@@ -322,7 +322,9 @@ class KerpleEncoder(Encoder):
 
 class SandwichEncoder(Encoder):
     """Sandwich (Chi et al. 2023): p_{i/r_h}.p_{j/r_h} - dbar/2 with p the dbar-dimensional
-    sinusoid (DESIGN.md's sin/cos pairs), r_h = 8h/H (h = 1..H) or 1."""
+    sinusoid (DESIGN.md's sin/cos pairs), r_h = 8h/H (h = 1..H) or 1 (head_scaling
+    compress); or (p_i.p_j - dbar/2) / r_h (head_scaling divide, as NVIDIA NeMo). The
+    frequencies are base^(-2k/dbar) for k = k0..k0+dbar/2-1 (first_frequency k0)."""
 
     def score_bias(self, q, k, layer):
         T, H = q.shape[-2], self.dims["heads"]
@@ -330,14 +332,17 @@ class SandwichEncoder(Encoder):
         positions = self.pos(T)
         base = self.cfg.get("base", 10000.0)
         per_head = self.cfg.get("per_head_ratio", True)
+        divide = self.cfg.get("head_scaling", "compress") == "divide"
+        k0 = self.cfg.get("first_frequency", 0)
         out = []
         for h in range(1, H + 1):
             ratio = 8.0 * h / H if per_head else 1.0
-            pos = positions / ratio
-            freq = base ** (-2.0 * torch.arange(dbar // 2, dtype=torch.float64) / dbar)
+            pos = positions if divide else positions / ratio
+            freq = base ** (-2.0 * torch.arange(k0, k0 + dbar // 2, dtype=torch.float64) / dbar)
             ang = pos[:, None] * freq[None, :]
             p = torch.stack([torch.sin(ang), torch.cos(ang)], dim=-1).flatten(-2)  # [T, dbar]
-            out.append(p @ p.T - dbar / 2)
+            bias = p @ p.T - dbar / 2
+            out.append(bias / ratio if divide else bias)
         return torch.stack(out)[None]
 
 
@@ -629,6 +634,13 @@ FIXTURES += [
      16, 2, False),
     ("transformer_xl_randomized", "causal", {"base": 100.0, **RANDOMIZED}, 16, 2, True),
     ("transformer_xl_randomized", "bidirectional", {"base": 100.0, **RANDOMIZED}, 12, 3, False),
+    # Appended (a fixture's seed is its index): sandwich as NVIDIA NeMo reads it.
+    ("sandwich_divide", "causal",
+     {"dim": 8, "base": 100.0, "per_head_ratio": True, "head_scaling": "divide",
+      "first_frequency": 1}, 16, 2, False),
+    ("sandwich_divide", "bidirectional",
+     {"dim": 0, "base": 10000.0, "per_head_ratio": True, "head_scaling": "divide",
+      "first_frequency": 1}, 24, 3, True),
 ]
 
 BASE_SEED = 20240601
@@ -648,7 +660,7 @@ def yaml_flow(d):
 
 
 # Fixtures of a second option set of one encoder are named <encoder>_<variant>_<kind>.
-FIXTURE_ENCODER = {"kerple_power": "kerple", "rope_yarn": "rope",
+FIXTURE_ENCODER = {"kerple_power": "kerple", "rope_yarn": "rope", "sandwich_divide": "sandwich",
                    **{f"{n}_randomized": n for n in
                       ("sinusoidal", "learned", "rope", "alibi", "t5", "kerple", "fire",
                        "sandwich", "shaw", "xpos", "transformer_xl")}}
@@ -1091,6 +1103,17 @@ def new_scheme_checks():
     check("sandwich bias equals sum_k cos((i-j)/(r_h base^(2k/d))) - d/2",
           ok and got.diagonal(dim1=-2, dim2=-1).abs().max() < 1e-12 and
           got[:, ~torch.eye(Tn, dtype=torch.bool)].max() < 0)
+    enc = SandwichEncoder({"dim": 8, "base": 100.0, "head_scaling": "divide", "first_frequency": 1},
+                          {"heads": H, "d_model": 8}, True)
+    got = enc.score_bias(q, k, 0)[0]
+    ok = True
+    for h in range(1, H + 1):
+        ratio = 8.0 * h / H
+        for i in range(Tn):
+            for j in range(Tn):
+                want = (sum(math.cos((i - j) / 100.0 ** (2 * m / 8)) for m in range(1, 5)) - 4) / ratio
+                ok &= abs(got[h - 1, i, j].item() - want) < 1e-12
+    check("sandwich divide bias equals (sum_{k=1..d/2} cos((i-j)/base^(2k/d)) - d/2) / r_h", ok)
 
     # FIRE: literal per-pair MLP; gradcheck through c, L and the MLP.
     enc = FireEncoder({"hidden": 3, "c_init": 0.8, "L_init": 2.5}, {"heads": H, "layers": 1},

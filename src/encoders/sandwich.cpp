@@ -10,15 +10,19 @@
 // and negative elsewhere, and decays roughly like -(d̄/2)·ln|i - j| / ln(base) — a
 // logarithmic, Kerple-like kernel that needs no parameter.
 // Per-head scaling (the paper's "compression ratio", borrowed from ALiBi's per-head
-// slopes): head h = 1..H reads positions compressed by r_h = 8h/H, so low heads see a
-// sharp local bias and high heads a wide, flat one. `per_head_ratio: false` uses r_h = 1
-// for every head. Note: the paper's text was not reachable when this was written; the
-// formula above is the one its section states as we recall it (dot product of sinusoids,
-// minus d̄/2, per-head compression 8h/H) — see the README's caveat. One public
-// implementation (NVIDIA NeMo's SandwichRelativePositionEmbedding) applies the per-head
-// factor differently: it DIVIDES the uncompressed bias by 8h/H (an ALiBi-like slope) and
-// sums its frequencies over k = 1..d̄/2 rather than 0..d̄/2-1. Until the authors' text or
-// code settles it, results for `sandwich` hold for the formula above.
+// slopes): head h = 1..H gets r_h = 8h/H, so low heads see a sharp local bias and high
+// heads a wide, flat one. Two readings exist, both offered (`head_scaling`):
+//   compress (default): positions compressed by r_h, the formula above — the bias of
+//            distance δ is that of δ/r_h;
+//   divide:  the uncompressed bias divided by r_h (an ALiBi-like slope per head):
+//            (Σ_k cos((i - j) / base^(2k/d̄)) - d̄/2) / r_h.
+// The paper's text and the authors' code were not reachable when this was written; the
+// one public implementation that cites the paper (NVIDIA NeMo's
+// SandwichRelativePositionEmbedding) divides, and sums its frequencies over k = 1..d̄/2
+// instead of 0..d̄/2-1: `head_scaling: divide, first_frequency: 1` reproduces it
+// (a parity fixture checks that setting). `per_head_ratio: false` uses r_h = 1 for every
+// head (then both readings agree). The studies ran the default.
+//   first_frequency: k₀ ∈ {0, 1}; the sum runs over k = k₀..k₀ + d̄/2 - 1.
 //   dim: d̄, even; 0 means d_model (the width the sinusoids would have as an absolute
 //        embedding, the paper's setting for a model without positional embeddings).
 // Acts in score_bias only; no parameters; causal and bidirectional (symmetric in i - j);
@@ -35,6 +39,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -54,7 +59,9 @@ class SandwichEncoder : public PositionalEncoder {
     if (dim_ % 2 != 0 || dim_ < 2)
       o.node("dim").fail("expected an even number >= 2 (0 means d_model), got " +
                          std::to_string(requested) + (requested == 0 ? " (d_model is odd)" : ""));
-    for (int k = 0; k < dim_ / 2; ++k) frequency_.push_back(std::pow(base_, -2.0 * k / dim_));
+    const int k0 = o.get_int("first_frequency");  // 0 or 1 (range declared below)
+    for (int k = k0; k < k0 + dim_ / 2; ++k) frequency_.push_back(std::pow(base_, -2.0 * k / dim_));
+    divide_ = o.get_string("head_scaling") == "divide";  // choices declared below
     const bool per_head = o.get_bool("per_head_ratio");
     for (int h = 1; h <= heads_; ++h) ratio_.push_back(per_head ? 8.0 * h / heads_ : 1.0);
   }
@@ -106,8 +113,9 @@ class SandwichEncoder : public PositionalEncoder {
   std::vector<NamedArray> encode(int length) const override {
     const std::size_t L = std::size_t(length);
     NamedArray b{"bias", {}, {std::size_t(heads_), L, L},
-                 "[head, query i, key j]: sum_k cos((i - j) / (r_h base^(2k/dim))) - dim/2 "
-                 "added to the logits (a causal model uses only j <= i)"};
+                 "[head, query i, key j]: the bias added to the logits (compress: sum_k cos((i - j) / "
+                 "(r_h base^(2k/dim))) - dim/2; divide: (sum_k cos((i - j) / base^(2k/dim)) - "
+                 "dim/2) / r_h; a causal model uses only j <= i)"};
     b.data.reserve(heads_ * L * L);
     for (int h = 0; h < heads_; ++h)
       for (int i = 0; i < length; ++i)
@@ -137,14 +145,15 @@ class SandwichEncoder : public PositionalEncoder {
 
   // In double, the one expression every path rounds. cos is even: the sign of rp is moot.
   double bias(int h, int rp) const {
-    const double x = std::abs(rp) / ratio_[h];
+    const double x = divide_ ? std::abs(rp) : std::abs(rp) / ratio_[h];
     double sum = 0;
     for (double f : frequency_) sum += std::cos(x * f);
-    return sum - dim_ / 2;
+    return divide_ ? (sum - dim_ / 2) / ratio_[h] : sum - dim_ / 2;
   }
 
   double base_;
   int heads_, dim_ = 0;
+  bool divide_ = false;            // head_scaling: divide (else compress)
   std::vector<double> frequency_;  // [dim/2]
   std::vector<double> ratio_;      // [H]
   RealBuffer by_distance_;         // [H, S] for S = table_span_
@@ -161,7 +170,13 @@ POSLAB_REGISTER_ENCODER(
         {"dim", OptionSpec::Type::Int, "0", "sinusoid width d̄, even (0 = d_model)", 0},
         {"base", OptionSpec::Type::Float, "10000", "base of the frequencies base^(-2k/d̄)", 1.0},
         {"per_head_ratio", OptionSpec::Type::Bool, "true",
-         "compress head h's positions by r_h = 8h/H (false: r_h = 1)"}}))
+         "per-head ratio r_h = 8h/H (false: r_h = 1)"},
+        {"head_scaling", OptionSpec::Type::String, "compress",
+         "how r_h acts: compress (bias of distance/r_h) or divide (bias/r_h, as NeMo)",
+         -std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
+         {"compress", "divide"}},
+        {"first_frequency", OptionSpec::Type::Int, "0",
+         "k0 of the frequencies base^(-2k/d̄), k = k0..k0+d̄/2-1 (NeMo: 1)", 0, 1}}))
 
 }  // namespace
 }  // namespace poslab
