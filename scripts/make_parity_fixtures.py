@@ -452,6 +452,19 @@ def yarn_theta(dh, base, rotary_dims, factor, original_length, alpha, beta):
 
 
 
+# The walk-through toy of docs/extending.md (the page shows this class verbatim).
+class ToyLinearPositionEncoder(Encoder):
+    """docs/extending.md's walk-through: x[b,t] += (p_t / scale) u, u [D] learned."""
+
+    def init_params(self):
+        self.params["encoder.direction"] = randn(self.dims["d_model"])
+
+    def embed(self, x):
+        T = x.shape[1]
+        scale = self.cfg.get("scale", 64.0)
+        return x + (self.pos(T) / scale)[None, :, None] * self.params["encoder.direction"]
+
+
 ENCODERS = {
     "none": NoneEncoder,
     "sinusoidal": SinusoidalEncoder,
@@ -466,6 +479,7 @@ ENCODERS = {
     "fire": FireEncoder,
     "xpos": XposEncoder,
     "transformer_xl": TransformerXlEncoder,
+    "toy_linear_position": ToyLinearPositionEncoder,
 }
 
 
@@ -641,6 +655,9 @@ FIXTURES += [
     ("sandwich_divide", "bidirectional",
      {"dim": 0, "base": 10000.0, "per_head_ratio": True, "head_scaling": "divide",
       "first_frequency": 1}, 24, 3, True),
+    # docs/extending.md's walk-through toy (tests compile its C++ from that page).
+    ("toy_linear_position", "causal", {"scale": 8.0}, 16, 2, False),
+    ("toy_linear_position", "bidirectional", {"scale": 8.0}, 16, 2, True),
 ]
 
 BASE_SEED = 20240601
