@@ -28,9 +28,9 @@
 // ((q_i + v_h)·KR_h[i - j] + u_h·k_j)/sqrt(dh): dh + dh MACs per entry, no T×T block.
 //
 // Randomized positions: R_{p_i - p_j}; KR covers the distances of the positions' span S
-// (NR = S causal, 2S - 1 bidirectional), and since one row of P would be mostly unused
-// the materialized hooks take the dot product (q_i + v_h)·KR_h[p_i - p_j] per entry
-// (forward) and scatter per entry (backward), dh MACs each, like the tiles.
+// (NR = S causal, 2S - 1 bidirectional), P has one column per such distance, and the
+// gather/scatter reads P[i, p_i - p_j]. One code path serves both: slot t's position is
+// position_at(p, t) (p null for 0..T-1, where it is t).
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -74,11 +74,11 @@ class TransformerXlEncoder : public PositionalEncoder {
     build_kr(layer, d.T);
     const LayerKr& K = kr_[layer];
     const int T = d.T, NR = K.NR, r_min = K.r_min, dh = dh_;
+    const int* p = identity_positions() ? nullptr : positions().data();
     const Real scale = Real(1) / std::sqrt(Real(dh));
     const std::size_t qk_block = std::size_t(T) * dh, s_block = std::size_t(T) * T;
     const Real* u = params_->value(handles_[layer].u);
     const Real* v = params_->value(handles_[layer].v);
-    if (!identity_positions()) return score_bias_forward_at_positions(layer, q, k, logits, d);
 #pragma omp parallel
     {
       MatR qv(T, dh), P(T, NR);
@@ -92,9 +92,9 @@ class TransformerXlEncoder : public PositionalEncoder {
         uk.noalias() = kb * CMapR(u + std::size_t(h) * dh, dh, 1);
         Real* s = logits + bh * s_block;
         for (int i = 0; i < T; ++i) {
-          const int n = d.causal ? i + 1 : T;
+          const int n = d.causal ? i + 1 : T, pi = position_at(p, i) - r_min;
           Real* si = s + std::size_t(i) * T;
-          for (int j = 0; j < n; ++j) si[j] += (P(i, i - j - r_min) + uk[j]) * scale;
+          for (int j = 0; j < n; ++j) si[j] += (P(i, pi - position_at(p, j)) + uk[j]) * scale;
         }
       }
     }
@@ -106,15 +106,13 @@ class TransformerXlEncoder : public PositionalEncoder {
     const int T = d.T, NR = K.NR, r_min = K.r_min, dh = dh_, H = d.H;
     const Real scale = Real(1) / std::sqrt(Real(dh));
     const std::size_t qk_block = std::size_t(T) * dh, s_block = std::size_t(T) * T;
-    const LayerHandles& p = handles_[layer];
-    const Real* u = params_->value(p.u);
-    const Real* v = params_->value(p.v);
-    Real* du = params_->grad(p.u);
-    Real* dv = params_->grad(p.v);
+    const LayerHandles& handles = handles_[layer];
+    const Real* u = params_->value(handles.u);
+    const Real* v = params_->value(handles.v);
+    Real* du = params_->grad(handles.u);
+    Real* dv = params_->grad(handles.v);
+    const int* p = identity_positions() ? nullptr : positions().data();
     dkr_.assign(std::size_t(H) * NR * dh, Real(0));  // [H, NR, dh]
-    if (!identity_positions()) {
-      score_bias_backward_at_positions(layer, q, k, dlogits, dq, dk, d);
-    } else {
 #pragma omp parallel
     {
       MatR qv(T, dh), dP(T, NR), dqh(T, dh);
@@ -132,9 +130,10 @@ class TransformerXlEncoder : public PositionalEncoder {
           colsum.setZero();
           for (int i = 0; i < T; ++i) {
             const int n = d.causal ? i + 1 : T;  // dlogits of masked keys are 0
+            const int pi = position_at(p, i) - r_min;
             const Real* gi = g + std::size_t(i) * T;
             for (int j = 0; j < n; ++j) {
-              dP(i, i - j - r_min) += gi[j] * scale;
+              dP(i, pi - position_at(p, j)) += gi[j] * scale;
               colsum[j] += gi[j] * scale;
             }
           }
@@ -150,12 +149,11 @@ class TransformerXlEncoder : public PositionalEncoder {
         }
       }
     }
-    }  // identity positions
     // KR = R W_Rᵀ: dW_R [D, D] += dKR_fullᵀ R, dKR_full [NR, D] with head h in columns h·dh..
     MatR dkr_full(NR, D_);
     for (int h = 0; h < H; ++h)
       dkr_full.middleCols(h * dh, dh) = CMapR(dkr_.data() + std::size_t(h) * NR * dh, NR, dh);
-    MapR(params_->grad(p.W_R), D_, D_).noalias() += dkr_full.transpose() * K.R;
+    MapR(params_->grad(handles.W_R), D_, D_).noalias() += dkr_full.transpose() * K.R;
   }
 
   // State (scratch): u_h·k_j for the tile's keys [cols], then q_i + v_h for one row [dh].
@@ -184,17 +182,9 @@ class TransformerXlEncoder : public PositionalEncoder {
       const Real* qi = t.q + std::size_t(i) * dh;
       for (int e = 0; e < dh; ++e) qv[e] = qi[e] + v[e];
       Real* sc = scores + std::size_t(r) * ld;
-      if (p) {  // randomized positions: R at p_i - p_j
-        for (int c = 0; c < n; ++c) {
-          const Real* krow = kr + std::size_t(p[i] - p[t.j0 + c] - K.r_min) * dh;
-          Real s = 0;
-          for (int e = 0; e < dh; ++e) s += qv[e] * krow[e];
-          sc[c] += (s + state[c]) * scale;
-        }
-        continue;
-      }
+      const int pi = position_at(p, i) - K.r_min;
       for (int c = 0; c < n; ++c) {
-        const Real* krow = kr + std::size_t(i - (t.j0 + c) - K.r_min) * dh;
+        const Real* krow = kr + std::size_t(pi - position_at(p, t.j0 + c)) * dh;
         Real s = 0;
         for (int e = 0; e < dh; ++e) s += qv[e] * krow[e];
         sc[c] += (s + state[c]) * scale;
@@ -226,6 +216,9 @@ class TransformerXlEncoder : public PositionalEncoder {
     RealBuffer by_head;  // [H, NR, dh]: KR = R W_Rᵀ, head h's columns
   };
 
+  // Slot t's position: t for 0..T-1 (p null), else p[t].
+  static int position_at(const int* p, int t) { return p ? p[t] : t; }
+
   void build_kr(int layer, int T) {
     LayerKr& K = kr_.at(layer);
     K.T = T;
@@ -248,92 +241,6 @@ class TransformerXlEncoder : public PositionalEncoder {
     K.by_head.resize(std::size_t(H_) * K.NR * dh_);
     for (int h = 0; h < H_; ++h)
       MapR(K.by_head.data() + std::size_t(h) * K.NR * dh_, K.NR, dh_) = kr.middleCols(h * dh_, dh_);
-  }
-
-  // Randomized positions, forward: logits += ((q_i + v_h)·KR_h[p_i - p_j] + u_h·k_j)/sqrt(dh)
-  // entry by entry.
-  void score_bias_forward_at_positions(int layer, const Real* q, const Real* k, Real* logits,
-                                       const AttnDims& d) const {
-    const LayerKr& K = kr_[layer];
-    const int T = d.T, dh = dh_, r_min = K.r_min;
-    const int* p = positions().data();
-    const Real scale = Real(1) / std::sqrt(Real(dh));
-    const std::size_t qk_block = std::size_t(T) * dh, s_block = std::size_t(T) * T;
-    const Real* u = params_->value(handles_[layer].u);
-    const Real* v = params_->value(handles_[layer].v);
-#pragma omp parallel
-    {
-      MatR qv(T, dh);
-      VecR uk(T);
-#pragma omp for schedule(static)
-      for (int bh = 0; bh < d.B * d.H; ++bh) {
-        const int h = bh % d.H;
-        const CMapR qb(q + bh * qk_block, T, dh), kb(k + bh * qk_block, T, dh);
-        const CMapR kr(K.by_head.data() + std::size_t(h) * K.NR * dh, K.NR, dh);
-        qv = qb.rowwise() + CMapVecR(v + std::size_t(h) * dh, dh).transpose();
-        uk.noalias() = kb * CMapR(u + std::size_t(h) * dh, dh, 1);
-        Real* s = logits + bh * s_block;
-        for (int i = 0; i < T; ++i) {
-          const int n = d.causal ? i + 1 : T;
-          Real* si = s + std::size_t(i) * T;
-          for (int j = 0; j < n; ++j)
-            si[j] += (qv.row(i).dot(kr.row(p[i] - p[j] - r_min)) + uk[j]) * scale;
-        }
-      }
-    }
-  }
-
-  // Randomized positions, backward: the forward's entries scattered one by one into dq
-  // (through q + v), dv, dKR (dkr_ [H, NR, dh]), dk and du. Heads over threads, batches in
-  // order inside each.
-  void score_bias_backward_at_positions(int layer, const Real* q, const Real* k,
-                                        const Real* dlogits, Real* dq, Real* dk,
-                                        const AttnDims& d) {
-    const LayerKr& K = kr_[layer];
-    const int T = d.T, NR = K.NR, r_min = K.r_min, dh = dh_, H = d.H;
-    const int* p = positions().data();
-    const Real scale = Real(1) / std::sqrt(Real(dh));
-    const std::size_t qk_block = std::size_t(T) * dh, s_block = std::size_t(T) * T;
-    const LayerHandles& ph = handles_[layer];
-    const Real* u = params_->value(ph.u);
-    const Real* v = params_->value(ph.v);
-    Real* du = params_->grad(ph.u);
-    Real* dv = params_->grad(ph.v);
-#pragma omp parallel
-    {
-      MatR qv(T, dh), dqh(T, dh);
-      VecR colsum(T);
-#pragma omp for schedule(static)
-      for (int h = 0; h < H; ++h) {
-        const CMapR kr(K.by_head.data() + std::size_t(h) * NR * dh, NR, dh);
-        MapR dkr(dkr_.data() + std::size_t(h) * NR * dh, NR, dh);
-        MapR du_h(du + std::size_t(h) * dh, 1, dh), dv_h(dv + std::size_t(h) * dh, 1, dh);
-        for (int b = 0; b < d.B; ++b) {
-          const std::size_t bh = std::size_t(b) * H + h;
-          const CMapR qb(q + bh * qk_block, T, dh), kb(k + bh * qk_block, T, dh);
-          qv = qb.rowwise() + CMapVecR(v + std::size_t(h) * dh, dh).transpose();
-          const Real* g = dlogits + bh * s_block;
-          dqh.setZero();
-          colsum.setZero();
-          for (int i = 0; i < T; ++i) {
-            const int n = d.causal ? i + 1 : T;  // dlogits of masked keys are 0
-            const Real* gi = g + std::size_t(i) * T;
-            for (int j = 0; j < n; ++j) {
-              const Real gs = gi[j] * scale;
-              if (gs == 0) continue;
-              const int r = p[i] - p[j] - r_min;
-              dqh.row(i) += gs * kr.row(r);
-              dkr.row(r) += gs * qv.row(i);
-              colsum[j] += gs;
-            }
-          }
-          MapR(dq + bh * qk_block, T, dh) += dqh;
-          dv_h += dqh.colwise().sum();
-          MapR(dk + bh * qk_block, T, dh).noalias() += colsum * CMapR(u + std::size_t(h) * dh, 1, dh);
-          du_h.noalias() += colsum.transpose() * kb;
-        }
-      }
-    }
   }
 
   double base_;
