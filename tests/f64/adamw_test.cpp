@@ -11,7 +11,7 @@
 #include <set>
 
 #include "encoders/encoder.h"
-#include "f64/encoder_fixture.h"
+#include "f64/tiny_model.h"
 #include "io/h5file.h"
 #include "model/parameters.h"
 #include "model/transformer.h"
@@ -122,14 +122,9 @@ TEST(AdamWByHand, EpsilonIsAddedToTheCorrectedRoot) {
 // biases, or an encoder's position table (docs/design.md, "Optimizer").
 TEST(AdamWByHand, DecaysExactlyTheMatrices) {
   for (const bool tied : {false, true}) {
-    TransformerConfig c;
-    c.vocab_size = 7;
-    c.layers = 2;
-    c.d_model = 8;
-    c.heads = 2;
-    c.d_ff = 12;
-    c.tied_embeddings = tied;
-    Transformer model(c, testing::try_build_encoder("learned", Transformer::model_dims(c), "max_length: 8"));
+    const TransformerConfig c = testing::tiny_config(true, tied);
+    const auto built = testing::build_model(c, "learned", "max_length: 8");
+    Transformer& model = *built;
     ParameterSet& params = model.params();
     Rng rng(3);
     params.initialize(rng);

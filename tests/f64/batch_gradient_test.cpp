@@ -5,8 +5,8 @@
 #include <cmath>
 
 #include "dist/communicator.h"
-#include "f64/encoder_fixture.h"
 #include "f64/gradcheck.h"
+#include "f64/tiny_model.h"
 #include "model/transformer.h"
 #include "train/batch_gradient.h"
 
@@ -33,16 +33,10 @@ Batch make_batch(int B, int T, int vocab) {
 class BatchGradientF64 : public ::testing::TestWithParam<bool> {};
 
 TEST_P(BatchGradientF64, BlocksSumToTheWholeBatch) {
-  TransformerConfig c;
-  c.vocab_size = 7;
-  c.layers = 2;
-  c.d_model = 8;
-  c.heads = 2;
-  c.d_ff = 12;
-  c.causal = GetParam();
-  Transformer model(c, testing::try_build_encoder("learned", Transformer::model_dims(c), "max_length: 8"));
-  const auto values = random_vector(model.params().count(), 5, 0.3);
-  std::copy(values.begin(), values.end(), model.params().values().begin());
+  const TransformerConfig c = testing::tiny_config(GetParam());
+  const auto built = testing::build_model(c, "learned", "max_length: 8");
+  Transformer& model = *built;
+  testing::randomize_parameters(model, 5, 0.3, false);
   const Batch batch = make_batch(8, 6, c.vocab_size);
 
   dist::SingleProcess one;

@@ -3,8 +3,8 @@
 // every scheme that declares `randomized` also with a fixed non-trivial position array.
 #include <cmath>
 #include <ostream>
-#include "f64/encoder_fixture.h"
 #include "f64/gradcheck.h"
+#include "f64/tiny_model.h"
 #include "model/transformer.h"
 
 namespace poslab {
@@ -28,26 +28,15 @@ inline std::ostream& operator<<(std::ostream& os, const ModelCase& c) { return o
 class ModelGradcheck : public ::testing::TestWithParam<ModelCase> {};
 
 TEST_P(ModelGradcheck, LossWithRespectToEveryParameter) {
-  TransformerConfig c;
-  c.vocab_size = 7;
-  c.layers = 2;
-  c.d_model = 8;
-  c.heads = 2;
-  c.d_ff = 12;
-  c.causal = GetParam().causal;
-  c.tied_embeddings = GetParam().causal;  // cover both head variants
+  // Causal cases tie the head, bidirectional ones do not: both head variants are covered.
+  const TransformerConfig c = testing::tiny_config(GetParam().causal, GetParam().causal);
   const bool randomized = GetParam().randomized;
   std::string options = GetParam().encoder == "learned" ? (randomized ? "max_length: 24" : "max_length: 6") : "";
   if (randomized) options += std::string(options.empty() ? "" : ", ") + "randomized: {max_position: 24}";
-  auto encoder = testing::try_build_encoder(GetParam().encoder, Transformer::model_dims(c), options);
-  if (!encoder) GTEST_SKIP() << "not defined for this model kind";
-  Transformer model(c, std::move(encoder));
-  auto values = random_vector(model.params().count(), 21, 0.4);
-  for (std::size_t i = 0; i < values.size(); ++i) model.params().values()[i] = values[i];
-  // Layer-norm gains near 1, so the network is neither degenerate nor saturated.
-  for (const auto& info : model.params().infos())
-    if (info.name.find("ln") != std::string::npos && info.name.find("weight") != std::string::npos)
-      for (std::size_t i = 0; i < info.size; ++i) model.params().values()[info.offset + i] += 1.0;
+  const auto built = testing::build_model(c, GetParam().encoder, options);
+  if (!built) GTEST_SKIP() << "not defined for this model kind";
+  Transformer& model = *built;
+  testing::randomize_parameters(model, 21, 0.4);
 
   const int B = 2, T = 5;
   std::vector<std::int32_t> ids = {1, 4, 2, 6, 0, 3, 3, 5, 1, 2};

@@ -20,8 +20,8 @@
 
 #include "encoders/cope_positions.h"
 #include "encoders/randomized_positions.h"
-#include "f64/encoder_fixture.h"
 #include "f64/gradcheck.h"
+#include "f64/tiny_model.h"
 #include "model/transformer.h"
 
 namespace poslab {
@@ -66,23 +66,12 @@ std::string options_for(const std::string& encoder, bool randomized = false) {
 // A small model with every parameter random (so attention is far from uniform and every
 // bias table matters), or null when the encoder refuses the model kind.
 std::unique_ptr<Transformer> random_model(const StreamCase& c) {
-  TransformerConfig mc;
-  mc.vocab_size = 11;
-  mc.layers = 2;
+  TransformerConfig mc = testing::tiny_config(c.causal, c.causal);
+  mc.vocab_size = 11;  // wider than the tiny shape: tiles of several rows and columns
   mc.d_model = 16;
-  mc.heads = 2;
   mc.d_ff = 24;
-  mc.causal = c.causal;
-  mc.tied_embeddings = c.causal;
-  auto encoder = testing::try_build_encoder(c.encoder, Transformer::model_dims(mc),
-                                            options_for(c.encoder, c.randomized));
-  if (!encoder) return nullptr;
-  auto model = std::make_unique<Transformer>(mc, std::move(encoder));
-  const auto values = testing::random_vector(model->params().count(), 7, 0.5);
-  std::copy(values.begin(), values.end(), model->params().values().begin());
-  for (const auto& info : model->params().infos())
-    if (info.name.find("ln") != std::string::npos && info.name.find("weight") != std::string::npos)
-      for (std::size_t i = 0; i < info.size; ++i) model->params().values()[info.offset + i] += 1.0;
+  auto model = testing::build_model(mc, c.encoder, options_for(c.encoder, c.randomized));
+  if (model) testing::randomize_parameters(*model, 7, 0.5);
   return model;
 }
 
