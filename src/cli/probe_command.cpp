@@ -20,6 +20,7 @@
 #include "io/probe_file.h"
 #include "probes/linalg.h"
 #include "probes/probe.h"
+#include "train/probe_runner.h"
 
 namespace poslab::cli {
 
@@ -133,16 +134,17 @@ int probe_command(const std::vector<std::string>& args) {
                         "); expected options of the probes that run");
   if (!out.empty()) check_output_file("probe", out, force, {matrix_file(matrix_spec)});
 
+  // The same probe runner as a trained run's (train/probe_runner.h), on a bare matrix.
   auto origins = std::make_shared<KeyOrigins>();
-  std::vector<std::pair<std::string, std::unique_ptr<Probe>>> probes;
+  std::vector<PluginSpec> specs;
   for (const auto& name : names) {
     YAML::Node section;
     if (auto it = sections.find(name); it != sections.end()) section = it->second;
     else section["name"] = name;
     // Errors name "--set: <probe>.<option>: expected ...".
-    const PluginSpec spec{name, ConfigNode(section, name, origins, "--set")};
-    probes.emplace_back(name, ProbeRegistry::instance().build(spec));
+    specs.push_back({name, ConfigNode(section, name, origins, "--set")});
   }
+  std::vector<ConfiguredProbe> probes = build_probes(specs);
 
   ProbeInput input;
   input.position_matrix = load_matrix(matrix_spec);
@@ -157,26 +159,23 @@ int probe_command(const std::vector<std::string>& args) {
                       ", column " + std::to_string(col) + "): expected finite numbers");
   }
 
-  std::vector<ProbeRecord> records;
-  for (const auto& [name, probe] : probes) {
-    if (!probe->applies(input)) {
-      // By default only the probes that can read a bare matrix run; one the user named
-      // (in --probes or --set) must.
-      if (!listed && !sections.count(name)) continue;
-      throw ConfigError("poslab probe: '" + name + "' does not apply to a " + dims +
-                        " matrix (it needs a trained model's data, or more rows than its folds/pairs)");
-    }
-    ProbeResult r;
-    try {
-      r = probe->run(input);
-    } catch (const IllConditionedFit& e) {
-      // A badly scaled matrix that the probe cannot fit: bad input, not a failure.
-      throw ConfigError(matrix_spec + ": " + e.what());
-    }
-    records.push_back({name, std::move(r.scalars), std::move(r.arrays), ""});
-  }
-  if (records.empty())
+  // By default only the probes that can read a bare matrix run; one the user named (in
+  // --probes or --set) must.
+  std::erase_if(probes, [&](const ConfiguredProbe& p) {
+    if (p.probe->applies(input)) return false;
+    if (!listed && !sections.count(p.name)) return true;
+    throw ConfigError("poslab probe: '" + p.name + "' does not apply to a " + dims +
+                      " matrix (it needs a trained model's data, or more rows than its folds/pairs)");
+  });
+  if (probes.empty())
     throw ConfigError(matrix_spec + ": no probe applies to a " + dims + " matrix: expected more rows");
+  std::vector<ProbeRecord> records;
+  try {
+    records = run_probes(probes, input, /*ill_conditioned_throws=*/true);
+  } catch (const IllConditionedFit& e) {
+    // A badly scaled matrix that the probe cannot fit: bad input, not a failure.
+    throw ConfigError(matrix_spec + ": " + e.what());
+  }
 
   std::cout << "matrix " << matrix_spec << " [" << P.rows() << ", " << P.cols() << "]\n";
   TextTable table({"probe", "metric", "value"});

@@ -73,7 +73,7 @@ ProbeInput collect_probe_input(PreparedRun& run, const RunRecord& record) {
 }
 
 std::vector<ProbeRecord> run_probes(const std::vector<ConfiguredProbe>& probes,
-                                    const ProbeInput& input) {
+                                    const ProbeInput& input, bool ill_conditioned_throws) {
   std::vector<ProbeRecord> out;
   for (const auto& p : probes) {
     ProbeRecord record;
@@ -88,6 +88,7 @@ std::vector<ProbeRecord> run_probes(const std::vector<ConfiguredProbe>& probes,
         record.scalars = std::move(r.scalars);
         record.arrays = std::move(r.arrays);
       } catch (const IllConditionedFit& e) {
+        if (ill_conditioned_throws) throw;
         record.note = std::string("not run: ") + e.what();
       }
     }

@@ -25,7 +25,9 @@ std::vector<ConfiguredProbe> build_probes(const std::vector<PluginSpec>& specs);
 ProbeInput collect_probe_input(PreparedRun& run, const RunRecord& record);
 
 // Runs each probe on the input; a probe that does not apply leaves a group with a note.
+// So does an ill-conditioned fit (after training, the run's other numbers still count),
+// unless `ill_conditioned_throws`: `poslab probe` reports it as bad input instead.
 std::vector<ProbeRecord> run_probes(const std::vector<ConfiguredProbe>& probes,
-                                    const ProbeInput& input);
+                                    const ProbeInput& input, bool ill_conditioned_throws = false);
 
 }  // namespace poslab
