@@ -14,7 +14,7 @@
 #include "encoders/encoder.h"
 #include "io/temp_files.h"
 #include "model/memory_estimate.h"
-#include "model/parameters.h"
+#include "core/parameters.h"
 #include "tasks/task.h"
 
 namespace poslab::cli {

@@ -6,6 +6,19 @@
 
 #include "core/aligned_buffer.h"
 
+// The two builds are kept apart by an inline namespace: every declaration of the numeric
+// code (src/core/kernels, core/parameters, encoders, model, train) opens
+//   namespace poslab::inline POSLAB_REAL_NAMESPACE { ... }
+// so that poslab::f32::Transformer and poslab::f64::Transformer are different symbols: a
+// program that links both libraries, or Real-independent code (poslab_base) that reaches
+// into the numeric code, fails to link instead of silently mixing float and double. Code
+// still writes poslab::Transformer (an inline namespace is transparent to lookup).
+#ifdef POSLAB_DOUBLE
+#define POSLAB_REAL_NAMESPACE f64
+#else
+#define POSLAB_REAL_NAMESPACE f32
+#endif
+
 namespace poslab {
 
 #ifdef POSLAB_DOUBLE

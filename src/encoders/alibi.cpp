@@ -23,7 +23,7 @@
 #include "encoders/offset_bias.h"
 #include "encoders/randomized_positions.h"
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 namespace {
 
 class AlibiEncoder : public PositionalEncoder {

@@ -11,8 +11,9 @@
 #include <cmath>
 #include <stdexcept>
 #include <vector>
+#include "core/real.h"  // POSLAB_REAL_NAMESPACE
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 inline std::vector<double> alibi_slopes(int heads) {
   if (heads < 1) throw std::invalid_argument("alibi_slopes: heads must be >= 1");

@@ -53,7 +53,7 @@
 #include "encoders/encoder.h"
 #include "encoders/section_error.h"
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 namespace {
 
 // Linear interpolation between the integer positions around p (0 <= p <= p_max).

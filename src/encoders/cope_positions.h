@@ -12,8 +12,9 @@
 #include <vector>
 
 #include <Eigen/Dense>
+#include "core/real.h"  // POSLAB_REAL_NAMESPACE
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 // One query row i: z, p, gates hold the keys j = 0..i (the causal part of the row).
 template <class S>

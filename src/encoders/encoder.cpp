@@ -3,7 +3,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 // A scheme that adds a bias in the materialized attention but has no tile form would make
 // the streaming path silently wrong: refuse instead.

@@ -54,9 +54,9 @@
 #include "core/named_array.h"
 #include "core/real.h"
 #include "core/registry.h"
-#include "model/parameters.h"
+#include "core/parameters.h"
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 // What an encoder needs to know about the model it lives in.
 struct ModelDims {

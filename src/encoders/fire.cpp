@@ -47,7 +47,7 @@
 #include "encoders/encoder.h"
 #include "encoders/randomized_positions.h"
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 namespace {
 
 // The MLP runs over the distinct inputs in fixed blocks of this many entries, one OpenMP

@@ -36,7 +36,7 @@
 #include "encoders/offset_bias.h"
 #include "encoders/randomized_positions.h"
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 namespace {
 
 double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }

@@ -8,7 +8,7 @@
 #include "encoders/encoder.h"
 #include "encoders/randomized_positions.h"
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 namespace {
 
 class LearnedEncoder : public PositionalEncoder {

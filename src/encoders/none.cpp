@@ -4,7 +4,7 @@
 // is permutation-equivariant. Every hook is the default no-op.
 #include "encoders/encoder.h"
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 namespace {
 
 class NoEncoder : public PositionalEncoder {

@@ -11,8 +11,9 @@
 #include <vector>
 
 #include "encoders/encoder.h"
+#include "core/real.h"  // POSLAB_REAL_NAMESPACE
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 // logits [B, H, T, T] += by_offset[h, j - i + T - 1] for every unmasked (i, j).
 inline void add_offset_bias(const Real* by_offset, Real* logits, const AttnDims& d) {

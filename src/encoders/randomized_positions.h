@@ -34,8 +34,9 @@
 
 #include "core/rng.h"
 #include "io/config.h"
+#include "core/real.h"  // POSLAB_REAL_NAMESPACE
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 inline OptionSpec randomized_option() {
   OptionSpec spec{"randomized", OptionSpec::Type::Section, "off",

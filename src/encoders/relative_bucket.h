@@ -15,8 +15,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include "core/real.h"  // POSLAB_REAL_NAMESPACE
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 // Requires num_buckets >= 2 (>= 4 when bidirectional) and max_distance > max_exact; the
 // t5 encoder validates its options against these before calling.

@@ -46,7 +46,7 @@
 #include "encoders/encoder.h"
 #include "encoders/randomized_positions.h"
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 namespace {
 
 class RopeEncoder : public PositionalEncoder {

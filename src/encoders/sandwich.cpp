@@ -47,7 +47,7 @@
 #include "encoders/offset_bias.h"
 #include "encoders/randomized_positions.h"
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 namespace {
 
 class SandwichEncoder : public PositionalEncoder {

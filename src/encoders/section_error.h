@@ -6,8 +6,9 @@
 #include <string>
 
 #include "io/config.h"
+#include "core/real.h"  // POSLAB_REAL_NAMESPACE
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 [[noreturn]] inline void fail_on_name(const Options& o, const std::string& any_option,
                                       const std::string& message) {

@@ -32,7 +32,7 @@
 #include "encoders/encoder.h"
 #include "encoders/randomized_positions.h"
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 namespace {
 
 // One attention row i over keys j < n (n = i + 1 when causal, T otherwise), split into the

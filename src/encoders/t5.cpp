@@ -34,7 +34,7 @@
 #include "encoders/randomized_positions.h"
 #include "encoders/relative_bucket.h"
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 namespace {
 
 class T5Encoder : public PositionalEncoder {

@@ -30,7 +30,7 @@
 #include "encoders/randomized_positions.h"
 #include "encoders/section_error.h"
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 namespace {
 
 // |ln ζ_0|·T/(2B) above this leaves float's range in one of the two factors.

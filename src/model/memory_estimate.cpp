@@ -9,7 +9,7 @@
 
 #include "core/real.h"
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 namespace {
 
 constexpr std::size_t kSaturated = std::numeric_limits<std::size_t>::max();

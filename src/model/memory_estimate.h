@@ -17,8 +17,9 @@
 #include <vector>
 
 #include "model/transformer.h"
+#include "core/real.h"  // POSLAB_REAL_NAMESPACE
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 // One buffer group of Transformer::resize(): its name and element count (of Real), the
 // per-layer buffers already multiplied by the number of layers.

@@ -1,6 +1,6 @@
 #include "model/step_flops.h"
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 double training_step_flops(const TransformerConfig& model, long batch, long seq_len) {
   const double B = double(batch), T = double(seq_len), N = B * T;

@@ -10,8 +10,9 @@
 // (norms, GELU, softmax, encoders, the optimizer) is not counted, and the causal half of
 // each attention block is counted as computed.
 #include "model/transformer.h"
+#include "core/real.h"  // POSLAB_REAL_NAMESPACE
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 // `batch` sequences of `seq_len` tokens; in double, so large shapes neither overflow nor
 // round before the final product.

@@ -6,7 +6,7 @@
 #include <stdexcept>
 
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 namespace {
 

@@ -20,7 +20,7 @@
 #include "core/real.h"
 #include "encoders/encoder.h"
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 // 128 × 128 measured ~15 % faster than 64 × 64 at T = 8192 (fewer, larger GEMMs for the
 // same work; d_head 16); the masked half of the diagonal tile is negligible at long T.

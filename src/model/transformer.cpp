@@ -6,7 +6,7 @@
 
 #include "core/kernels/kernels.h"
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 using namespace kernels;
 

@@ -14,10 +14,11 @@
 #include <vector>
 
 #include "encoders/encoder.h"
-#include "model/parameters.h"
+#include "core/parameters.h"
 #include "model/streaming_attention.h"
+#include "core/real.h"  // POSLAB_REAL_NAMESPACE
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 struct TransformerConfig {
   int vocab_size = 16;

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 AdamW::AdamW(const ParameterSet& params, const AdamWConfig& config)
     : config_(config), m_(params.count(), 0), v_(params.count(), 0), decay_mask_(params.count(), 0) {

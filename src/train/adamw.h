@@ -4,9 +4,10 @@
 // to tensors flagged weight_decay (matrices; not norms, biases, embeddings or positions).
 #include <vector>
 
-#include "model/parameters.h"
+#include "core/parameters.h"
+#include "core/real.h"  // POSLAB_REAL_NAMESPACE
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 struct AdamWConfig {
   double beta1 = 0.9, beta2 = 0.95, eps = 1e-8, weight_decay = 0.01;

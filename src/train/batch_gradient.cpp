@@ -8,7 +8,7 @@
 
 #include "dist/collectives.h"
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 namespace {
 

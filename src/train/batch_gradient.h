@@ -20,7 +20,7 @@
 #include "model/transformer.h"
 #include "tasks/task.h"
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 struct BatchGradient {
   double loss = 0;          // mean loss over the batch's scored tokens (all ranks)

@@ -9,7 +9,7 @@
 #include "io/h5file.h"
 #include "io/results.h"
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 namespace {
 

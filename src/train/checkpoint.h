@@ -16,10 +16,11 @@
 #include "core/rng.h"
 #include "io/config.h"
 #include "io/run_record.h"
-#include "model/parameters.h"
+#include "core/parameters.h"
 #include "train/adamw.h"
+#include "core/real.h"  // POSLAB_REAL_NAMESPACE
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 // The training loop's state between steps (besides parameters and optimizer moments).
 struct TrainLoopState {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 void MetricSums::add(double mean_loss, const std::vector<std::uint8_t>& correct,
                      const std::vector<std::uint8_t>& mask, int B, int T) {

@@ -4,8 +4,9 @@
 // examples whose every scored token is right (examples with no scored token are skipped).
 #include <cstdint>
 #include <vector>
+#include "core/real.h"  // POSLAB_REAL_NAMESPACE
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 struct MetricSums {
   double loss_sum = 0;      // Σ over batches of (mean loss · scored tokens)

@@ -6,7 +6,7 @@
 #include "probes/linalg.h"
 #include "train/run.h"
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 std::vector<ConfiguredProbe> build_probes(const std::vector<PluginSpec>& specs) {
   std::vector<ConfiguredProbe> probes;

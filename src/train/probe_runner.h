@@ -8,8 +8,9 @@
 
 #include "io/run_record.h"
 #include "probes/probe.h"
+#include "core/real.h"  // POSLAB_REAL_NAMESPACE
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 struct PreparedRun;
 

@@ -19,7 +19,7 @@
 #include "train/metrics.h"
 #include "train/train_step.h"
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 namespace {
 

@@ -15,8 +15,9 @@
 #include "model/transformer.h"
 #include "tasks/task.h"
 #include "train/probe_runner.h"
+#include "core/real.h"  // POSLAB_REAL_NAMESPACE
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 struct PreparedRun {
   RunSpec spec;

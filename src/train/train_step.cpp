@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 StepResult train_step(Transformer& model, BatchGradientComputer& gradient, AdamW& optimizer,
                       const TrainSpec& ts, int step, const Batch& batch, int local_stop) {

@@ -8,8 +8,9 @@
 #include "tasks/task.h"
 #include "train/adamw.h"
 #include "train/batch_gradient.h"
+#include "core/real.h"  // POSLAB_REAL_NAMESPACE
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 struct StepResult {
   BatchGradient gradient;  // loss (mean over the batch's scored tokens), comm time, stop signal

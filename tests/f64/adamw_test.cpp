@@ -13,7 +13,7 @@
 #include "encoders/encoder.h"
 #include "f64/tiny_model.h"
 #include "io/h5file.h"
-#include "model/parameters.h"
+#include "core/parameters.h"
 #include "model/transformer.h"
 #include "train/adamw.h"
 

@@ -8,7 +8,7 @@
 #include <cmath>
 
 #include "cli_util.h"
-#include "model/parameters.h"
+#include "core/parameters.h"
 #include "train/adamw.h"
 #include "train/run.h"
 

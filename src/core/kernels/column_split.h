@@ -7,7 +7,9 @@
 
 #include <algorithm>
 
-namespace poslab::kernels {
+#include "core/real.h"
+
+namespace poslab::inline POSLAB_REAL_NAMESPACE::kernels {
 
 struct ColumnRange {
   int begin, end;  // [begin, end), possibly empty

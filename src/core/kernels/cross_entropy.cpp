@@ -4,7 +4,7 @@
 
 #include "core/kernels/kernels.h"
 
-namespace poslab::kernels {
+namespace poslab::inline POSLAB_REAL_NAMESPACE::kernels {
 
 namespace {
 int count_mask(const std::uint8_t* mask, int N) {

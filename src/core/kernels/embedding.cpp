@@ -2,7 +2,7 @@
 
 #include "core/kernels/kernels.h"
 
-namespace poslab::kernels {
+namespace poslab::inline POSLAB_REAL_NAMESPACE::kernels {
 
 void embedding_forward(Real* out, const std::int32_t* ids, const Real* table, int N, int C) {
 #pragma omp parallel for schedule(static)

@@ -3,7 +3,7 @@
 
 #include "core/kernels/kernels.h"
 
-namespace poslab::kernels {
+namespace poslab::inline POSLAB_REAL_NAMESPACE::kernels {
 
 namespace {
 constexpr Real kSqrt2OverPi = Real(0.7978845608028654);

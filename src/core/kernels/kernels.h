@@ -7,7 +7,7 @@
 
 #include "core/real.h"
 
-namespace poslab::kernels {
+namespace poslab::inline POSLAB_REAL_NAMESPACE::kernels {
 
 // out[N, C] = table[ids[n], :]                                  table [V, C]
 void embedding_forward(Real* out, const std::int32_t* ids, const Real* table, int N, int C);

@@ -4,7 +4,7 @@
 #include "core/kernels/column_split.h"
 #include "core/kernels/kernels.h"
 
-namespace poslab::kernels {
+namespace poslab::inline POSLAB_REAL_NAMESPACE::kernels {
 
 namespace {
 constexpr double kEps = 1e-5;

@@ -3,7 +3,7 @@
 #include "core/kernels/column_split.h"
 #include "core/kernels/kernels.h"
 
-namespace poslab::kernels {
+namespace poslab::inline POSLAB_REAL_NAMESPACE::kernels {
 
 void linear_forward(Real* y, const Real* x, const Real* w, const Real* b, int N, int I, int O,
                     const Real* residual) {

@@ -8,7 +8,7 @@
 
 #include "core/real.h"
 
-namespace poslab::kernels {
+namespace poslab::inline POSLAB_REAL_NAMESPACE::kernels {
 
 // Σ x[0..n)  with two packet accumulators from x[0], then the tail in order.
 inline Real row_sum(const Real* x, std::size_t n) {

@@ -4,7 +4,7 @@
 #include "core/kernels/kernels.h"
 #include "core/kernels/row_reduce.h"
 
-namespace poslab::kernels {
+namespace poslab::inline POSLAB_REAL_NAMESPACE::kernels {
 
 namespace {
 using ArrR = Eigen::Array<Real, Eigen::Dynamic, 1>;

@@ -1,9 +1,9 @@
-#include "model/parameters.h"
+#include "core/parameters.h"
 
 #include <algorithm>
 #include <stdexcept>
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 ParameterSet::Handle ParameterSet::declare(std::string name, std::vector<int> shape, Init init,
                                            double init_std, bool weight_decay) {

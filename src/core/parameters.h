@@ -10,7 +10,7 @@
 #include "core/real.h"
 #include "core/rng.h"
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 enum class Init { Normal, Zeros, Ones };
 
