@@ -54,14 +54,15 @@ Decoded decode(const Task& task, const Batch& batch, int b) {
     }
   EXPECT_GE(first, 0) << "row " << b << " has no scored token";
   for (int t = 0; t <= first; ++t) d.prompt.push_back(task.token_name(batch.inputs[b * T + t]));
-  // The scored tokens are contiguous and end the example: after them only padding.
+  // The scored tokens are contiguous and end the example: after them only padding (the
+  // last answer token is a target only, so its position holds no input).
   for (std::size_t t = first; t < T; ++t) {
     const bool scored = batch.loss_mask[b * T + t];
     if (t < std::size_t(first) + d.answer.size()) {
       EXPECT_TRUE(scored) << "row " << b << " position " << t;
     } else {
       EXPECT_FALSE(scored) << "row " << b << " position " << t;
-      if (t > std::size_t(first) + d.answer.size()) EXPECT_EQ(batch.inputs[b * T + t], 0);
+      EXPECT_EQ(batch.inputs[b * T + t], 0) << "row " << b << " position " << t << ": expected padding";
     }
   }
   return d;
