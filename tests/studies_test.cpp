@@ -18,12 +18,14 @@ std::string study_file(const std::string& study, const std::string& profile) {
 struct StudyCase {
   const char* study;
   int runs;  // runs × grid combinations
+  const char* full = "experiment.yaml";  // a study may hold more than one configuration
+  const char* quick = "quick.yaml";
 };
 
 class Studies : public ::testing::TestWithParam<StudyCase> {};
 
 TEST_P(Studies, FullAndQuickProfilesValidateEveryRun) {
-  for (const std::string profile : {"experiment.yaml", "quick.yaml"}) {
+  for (const std::string profile : {GetParam().full, GetParam().quick}) {
     const auto r = testing::run_poslab("sweep " + study_file(GetParam().study, profile) + " --dry-run");
     ASSERT_EQ(r.exit_code, 0) << profile << ": " << r.err;
     EXPECT_NE(r.err.find(std::to_string(GetParam().runs) + " runs"), std::string::npos) << profile << ": " << r.err;
@@ -33,9 +35,16 @@ TEST_P(Studies, FullAndQuickProfilesValidateEveryRun) {
 INSTANTIATE_TEST_SUITE_P(Experiments, Studies,
                          ::testing::Values(StudyCase{"position_matrices", 4}, StudyCase{"wang_chen_2020", 4},
                                            StudyCase{"cope_counting", 12}, StudyCase{"length_generalization", 117},
+                                           // 13 schemes x 5 tasks x 3 seeds
+                                           StudyCase{"length_generalization", 195, "reasoning.yaml",
+                                                     "reasoning_quick.yaml"},
                                            StudyCase{"flip_flop", 14},
                                            StudyCase{"long_context", 13}),
-                         [](const auto& info) { return std::string(info.param.study); });
+                         [](const auto& info) {
+                           const std::string full = info.param.full;
+                           return std::string(info.param.study) +
+                                  (full == "experiment.yaml" ? "" : "_" + full.substr(0, full.find('.')));
+                         });
 
 // A study folder added under experiments/ is validated only once it is in the list above.
 TEST(StudyFolders, EveryStudyFolderIsValidated) {

@@ -21,6 +21,7 @@
 #include "io/file_kind.h"
 #include "io/run_summary.h"
 #include "io/seed_group.h"
+#include "io/seed_interval.h"
 
 namespace poslab::cli {
 
@@ -160,21 +161,20 @@ std::optional<RunSummary> read_file(const std::string& file, const std::vector<s
 
 // One cell: mean ± sd over the finite values, which come from `seeds` runs. When some
 // values are missing or not finite, "(k/n)" says how many of the row's seeds went into
-// the mean; "-" when none did (e.g. exact_match of a task without one).
-std::string cell(const std::vector<double>& xs, int decimals) {
+// the mean; "-" when none did (e.g. exact_match of a task without one). With --ci
+// (resamples > 0) the cell adds the 95% percentile bootstrap interval of the mean,
+// "[lower, upper]", or says that one seed has none (io/seed_interval.h).
+std::string cell(const std::vector<double>& xs, int decimals, int resamples) {
   std::vector<double> v;
   for (double x : xs)
     if (std::isfinite(x)) v.push_back(x);
   if (v.empty()) return "-";
-  double mean = 0;
-  for (double x : v) mean += x;
-  mean /= double(v.size());
-  std::string text = fixed(mean, decimals);
-  if (v.size() > 1) {
-    double ss = 0;
-    for (double x : v) ss += (x - mean) * (x - mean);
-    text += " ± " + fixed(std::sqrt(ss / double(v.size() - 1)), decimals);
-  }
+  const SeedInterval s = seed_interval(v, 0.95, resamples);
+  std::string text = fixed(s.mean, decimals);
+  if (v.size() > 1) text += " ± " + fixed(s.sd, decimals);
+  if (resamples > 0)
+    text += s.has_interval ? " [" + fixed(s.lower, decimals) + ", " + fixed(s.upper, decimals) + "]"
+                           : " (1 seed: no interval)";
   if (v.size() < xs.size())
     text += " (" + std::to_string(v.size()) + "/" + std::to_string(xs.size()) + ")";
   return text;
@@ -215,8 +215,8 @@ int report_command(const std::vector<std::string>& args) {
   po::options_description options("poslab report options");
   std::vector<std::string> inputs;
   std::string format, metrics_text, probes_text, variants_text;
-  bool throughput = false;
-  int decimals = 3;
+  bool throughput = false, ci = false;
+  int decimals = 3, resamples = kDefaultResamples;
   options.add_options()
       ("results", po::value(&inputs)->required(), "results files or folders")
       ("format", po::value(&format)->default_value("table"), "table | markdown | csv")
@@ -227,11 +227,15 @@ int report_command(const std::vector<std::string>& args) {
       ("variants", po::value(&variants_text)->default_value("all"),
        "eval.variants columns: all, none, or a list of variant names")
       ("throughput", po::bool_switch(&throughput), "add mean training tokens/s")
+      ("ci", po::bool_switch(&ci),
+       "add a 95% percentile bootstrap interval of each mean over seeds, [lower, upper]")
+      ("resamples", po::value(&resamples)->default_value(kDefaultResamples),
+       "bootstrap resamples for --ci (fixed seed: the same values give the same interval)")
       ("decimals", po::value(&decimals)->default_value(3), "decimals shown");
   po::positional_options_description positional;
   positional.add("results", -1);
   po::variables_map vm;
-  if (!parse_args("report", "poslab report RESULTS... [--format table|markdown|csv] [--metrics ...] [--probes ...]",
+  if (!parse_args("report", "poslab report RESULTS... [--format table|markdown|csv] [--metrics ...] [--probes ...] [--ci]",
                   args, options, positional, vm))
     return 0;
   if (format != "table" && format != "markdown" && format != "csv")
@@ -245,6 +249,9 @@ int report_command(const std::vector<std::string>& args) {
   for (const auto& pm : probe_metrics)
     if (!valid_probe_metric(pm))
       throw ConfigError("poslab report: --probes: '" + pm + "': expected probe.metric, e.g. hidden.final_mae");
+  if (resamples < 100 || resamples > 10000000)
+    throw ConfigError("poslab report: --resamples: expected an integer from 100 to 10000000, got " +
+                      std::to_string(resamples));
   if (decimals < 0 || decimals > 17)
     throw ConfigError("poslab report: --decimals: expected an integer from 0 to 17, got " + std::to_string(decimals));
 
@@ -322,11 +329,14 @@ int report_command(const std::vector<std::string>& args) {
     for (const auto& col : columns) {
       std::vector<double> xs;
       for (const RunSummary* r : used) xs.push_back(r->values.count(col) ? r->values.at(col) : NAN);
-      row.push_back(cell(xs, col == "tokens/s" ? 0 : decimals));
+      row.push_back(cell(xs, col == "tokens/s" ? 0 : decimals, ci ? resamples : 0));
     }
     rows.push_back(row);
   }
   print_rows(rows, format);
+  if (ci)
+    std::cerr << "note: [lower, upper] is a 95% percentile bootstrap interval of the mean over a row's seeds ("
+              << resamples << " resamples, fixed seed); a row with one seed has no interval\n";
   return 0;
 }
 
