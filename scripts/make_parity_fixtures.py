@@ -267,17 +267,25 @@ def cope_positions(z):
     return g.flip(-1).cumsum(-1).flip(-1)
 
 
-def cope_score(q, k, E, p_max):
+def cope_score(q, k, E, p_max, divide=False):
     dh = q.shape[-1]
     z = q @ k.transpose(-1, -2) / math.sqrt(dh)
     p = cope_positions(z).clamp(max=p_max)
     lo = p.detach().floor().long()
     hi = p.detach().ceil().long()
     w = p - lo.to(p.dtype)  # gradient flows through p only
-    logits_int = q @ E  # [B,H,T,p_max+1]: q_i . e[n] for every integer n (no 1/sqrt(dh))
+    logits_int = q @ E  # [B,H,T,p_max+1]: q_i . e[n] for every integer n
     e_lo = logits_int.gather(-1, lo)
     e_hi = logits_int.gather(-1, hi)
-    return w * e_hi + (1 - w) * e_lo
+    pos_logits = w * e_hi + (1 - w) * e_lo
+    # Pseudo-code: z + q.e (q.e not divided). Released code (divide_position_logits):
+    # (q.k + q.e) / sqrt(dh), i.e. z + q.e / sqrt(dh).
+    return pos_logits / math.sqrt(dh) if divide else pos_logits
+
+
+def cope_p_max(cfg):
+    """p_max, or npos - 1 when the fixture uses the released code's name."""
+    return cfg["npos"] - 1 if "npos" in cfg else cfg["p_max"]
 
 
 class CopeEncoder(Encoder):
@@ -288,10 +296,41 @@ class CopeEncoder(Encoder):
     def init_params(self):
         dh = self.dims["d_model"] // self.dims["heads"]
         for l in range(self.dims["layers"]):
-            self.params[f"encoder.layers.{l}.E"] = randn(dh, self.cfg["p_max"] + 1)
+            self.params[f"encoder.layers.{l}.E"] = randn(dh, cope_p_max(self.cfg) + 1)
 
     def score_bias(self, q, k, layer):
-        return cope_score(q, k, self.params[f"encoder.layers.{layer}.E"], self.cfg["p_max"])
+        return cope_score(q, k, self.params[f"encoder.layers.{layer}.E"], cope_p_max(self.cfg),
+                          self.cfg.get("divide_position_logits", False))
+
+
+def relative_rows(rel, M):
+    """[T, T] table row of (i, j): the distance i - j clamped to M - 1 (0 where j > i: masked)."""
+    return rel.clamp(min=0, max=M - 1)
+
+
+class RelativeEncoder(Encoder):
+    """The CoPE paper's relative PE (its released code's RelPosEmb): logits
+    (q_i.k_j + q_i.e[i - j]) / sqrt(dh), one e per distance, clamped at max_distance - 1."""
+
+    def __init__(self, cfg, dims, causal):
+        assert causal, "relative is causal only"
+        super().__init__(cfg, dims, causal)
+
+    def table_name(self, layer):
+        shared = self.cfg.get("shared_across_layers", True)
+        return "encoder.rel_table" if shared else f"encoder.layers.{layer}.rel_table"
+
+    def init_params(self):
+        dh = self.dims["d_model"] // self.dims["heads"]
+        for l in range(self.dims["layers"]):
+            name = self.table_name(l)
+            if name not in self.params:
+                self.params[name] = randn(self.cfg["max_distance"], dh)
+
+    def score_bias(self, q, k, layer):
+        T, dh = q.shape[-2], q.shape[-1]
+        e = self.params[self.table_name(layer)][relative_rows(self.rel(T), self.cfg["max_distance"])]
+        return torch.einsum("bhid,ijd->bhij", q, e) / math.sqrt(dh)  # [B,H,T,T]
 
 
 # --- The schemes of issue #13, each from its paper's formula (not from the C++). ---------
@@ -480,6 +519,7 @@ ENCODERS = {
     "xpos": XposEncoder,
     "transformer_xl": TransformerXlEncoder,
     "toy_linear_position": ToyLinearPositionEncoder,
+    "relative": RelativeEncoder,
 }
 
 
@@ -648,14 +688,31 @@ FIXTURES += [
      16, 2, False),
     ("transformer_xl_randomized", "causal", {"base": 100.0, **RANDOMIZED}, 16, 2, True),
     ("transformer_xl_randomized", "bidirectional", {"base": 100.0, **RANDOMIZED}, 12, 3, False),
-    # Appended (a fixture's seed is its index): sandwich as NVIDIA NeMo reads it.
+]
+
+# The CoPE paper's baselines (issue #16), appended so the seeds above keep their numbers.
+# relative (shared): T = 7 reaches distance 6 > max_distance - 1 = 4, so rows clamp;
+# relative_per_layer: max_distance 9 leaves rows 7-8 unread (zero gradient);
+# cope_released: the released code's options (npos, division, zero init; the init does not
+# enter parity, the fixture's E is random).
+FIXTURES += [
+    ("relative", "causal", {"max_distance": 5, "shared_across_layers": True}, 16, 2, False),
+    ("relative_per_layer", "causal", {"max_distance": 9, "shared_across_layers": False},
+     24, 3, True),
+    ("relative_randomized", "causal", {"max_distance": 30, **RANDOMIZED}, 16, 2, False),
+    ("cope_released", "causal",
+     {"npos": 4, "divide_position_logits": True, "init": "zeros"}, 16, 2, True),
+]
+
+# Sandwich as NVIDIA NeMo reads it, and docs/extending.md's walk-through toy (the tests
+# compile its C++ from that page); appended like the block above.
+FIXTURES += [
     ("sandwich_divide", "causal",
      {"dim": 8, "base": 100.0, "per_head_ratio": True, "head_scaling": "divide",
       "first_frequency": 1}, 16, 2, False),
     ("sandwich_divide", "bidirectional",
      {"dim": 0, "base": 10000.0, "per_head_ratio": True, "head_scaling": "divide",
       "first_frequency": 1}, 24, 3, True),
-    # docs/extending.md's walk-through toy (tests compile its C++ from that page).
     ("toy_linear_position", "causal", {"scale": 8.0}, 16, 2, False),
     ("toy_linear_position", "bidirectional", {"scale": 8.0}, 16, 2, True),
 ]
@@ -678,9 +735,10 @@ def yaml_flow(d):
 
 # Fixtures of a second option set of one encoder are named <encoder>_<variant>_<kind>.
 FIXTURE_ENCODER = {"kerple_power": "kerple", "rope_yarn": "rope", "sandwich_divide": "sandwich",
+                   "relative_per_layer": "relative", "cope_released": "cope",
                    **{f"{n}_randomized": n for n in
                       ("sinusoidal", "learned", "rope", "alibi", "t5", "kerple", "fire",
-                       "sandwich", "shaw", "xpos", "transformer_xl")}}
+                       "sandwich", "shaw", "xpos", "transformer_xl", "relative")}}
 
 
 def build_fixture(index, tag, kind, opts, D, H, tied):
@@ -843,6 +901,12 @@ def verify_fixture(path):
             used = g.abs().sum(dim=1) > 0
             for r in range(2 * K + 1):
                 assert bool(used[r]) == (r in expected), (n, r)
+        elif n.endswith("rel_table"):  # relative: only the clamped distances that occur
+            Tn = ids.shape[1]
+            rows = relative_rows(enc.rel(Tn), opts["max_distance"])
+            rows = set(rows[torch.tril(torch.ones(Tn, Tn, dtype=torch.bool))].tolist())
+            for r in range(g.shape[0]):
+                assert (g[r].abs().min() > 0) == (r in rows), (n, r)
         elif n == "encoder.bias":  # t5: only buckets that occur get gradient
             Tn = ids.shape[1]
             used = t5_bucket_table(Tn, not causal, opts["num_buckets"], opts["max_distance"],
@@ -871,8 +935,8 @@ def cope_fixture_stats(fx):
         pos = cope_positions(q @ k.transpose(-1, -2) / math.sqrt(D // H))
         keep = torch.tril(torch.ones(T, T, dtype=torch.bool)).expand_as(pos)
         pv = pos[keep]
-        clamped = int((pv > enc.cfg["p_max"]).sum())
-        frac = pv[pv < enc.cfg["p_max"]]
+        clamped = int((pv > cope_p_max(enc.cfg)).sum())
+        frac = pv[pv < cope_p_max(enc.cfg)]
         fractional = int(((frac - frac.round()).abs() > 1e-3).sum())
     return clamped, fractional, int(pv.numel())
 
@@ -1206,6 +1270,58 @@ class FireWith(FireEncoder):
         self.params = dict(zip(names, values))
 
 
+def cope_paper_baseline_checks():
+    """Self-checks of the issue #16 references: the relative baseline and CoPE's released-code
+    scaling against their formulas written out again as loops."""
+    torch.manual_seed(16)
+    Tn, H, dh, M = 7, 2, 4, 4
+    q, k = torch.randn(1, H, Tn, dh), torch.randn(1, H, Tn, dh)
+
+    # relative: logit bias q_i.e[min(i - j, M - 1)] / sqrt(dh), the same table in every layer
+    # when shared, another per layer when not.
+    for shared in (True, False):
+        enc = RelativeEncoder({"max_distance": M, "shared_across_layers": shared},
+                              {"d_model": H * dh, "heads": H, "layers": 2}, True)
+        enc.init_params()
+        ok = True
+        for layer in (0, 1):
+            got = enc.score_bias(q, k, layer)[0]
+            E = enc.params[enc.table_name(layer)]
+            for h in range(H):
+                for i in range(Tn):
+                    for j in range(i + 1):
+                        want = (q[0, h, i] @ E[min(i - j, M - 1)]).item() / math.sqrt(dh)
+                        ok &= abs(got[h, i, j].item() - want) < 1e-12
+        same = torch.equal(enc.score_bias(q, k, 0), enc.score_bias(q, k, 1))
+        check(f"relative (shared_across_layers {shared}) equals the literal formula; layers "
+              f"{'share' if shared else 'differ'}", ok and same == shared)
+
+    # relative: the bias depends on i - j only (Toeplitz in (i, j) for a fixed query vector).
+    enc = RelativeEncoder({"max_distance": 5}, {"d_model": H * dh, "heads": H, "layers": 1}, True)
+    enc.init_params()
+    qc = torch.randn(dh).expand(1, H, Tn, dh)  # the same query at every position
+    b = enc.score_bias(qc, k, 0)[0]
+    ok = all(abs(b[h, i, j].item() - b[h, i + 1, j + 1].item()) < 1e-14
+             for h in range(H) for i in range(Tn - 1) for j in range(i + 1))
+    check("relative bias depends only on i - j", ok)
+
+    # CoPE, released code: (q.k + q.e) / sqrt(dh) written out per pair.
+    p_max = 3
+    qq, kk, E = torch.randn(Tn, dh), torch.randn(Tn, dh), torch.randn(dh, p_max + 1)
+    ours = cope_score(qq[None, None], kk[None, None], E, p_max, divide=True)[0, 0]
+    ok = True
+    for i in range(Tn):
+        g = [torch.sigmoid(qq[i] @ kk[t] / math.sqrt(dh)).item() for t in range(i + 1)]
+        for j in range(i + 1):
+            pij = min(sum(g[j:i + 1]), p_max)
+            w = pij - math.floor(pij)
+            e = w * E[:, math.ceil(pij)] + (1 - w) * E[:, math.floor(pij)]
+            released = (qq[i] @ kk[j] + qq[i] @ e).item() / math.sqrt(dh)
+            z = (qq[i] @ kk[j]).item() / math.sqrt(dh)
+            ok &= abs(z + ours[i, j].item() - released) < 1e-12
+    check("cope divide_position_logits equals (q.k + q.e)/sqrt(dh) per pair", ok)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(
@@ -1218,6 +1334,7 @@ def main():
     print(f"torch {torch.__version__}, float64")
     self_checks()
     new_scheme_checks()
+    cope_paper_baseline_checks()
 
     os.makedirs(args.out, exist_ok=True)
     for index, (name, kind, opts, D, H, tied) in enumerate(FIXTURES):
@@ -1226,7 +1343,7 @@ def main():
         fx = build_fixture(index, name, kind, opts, D, H, tied)
         path = write_fixture(fx, args.out)
         n_params = verify_fixture(path)
-        if name == "cope":
+        if name in ("cope", "cope_released"):
             clamped, fractional, total = cope_fixture_stats(fx)
             check(f"cope fixture layer 0: {clamped} of {total} positions clamped to p_max, "
                   f"{fractional} fractional", clamped > 0 and fractional > 0)

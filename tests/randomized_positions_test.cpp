@@ -81,7 +81,7 @@ TEST(RandomizedPositions, EverySubsetIsPossible) {
 TEST(RandomizedPositions, DeclaredByTheIndexSchemesOnly) {
   const std::set<std::string> index_schemes = {"sinusoidal", "learned", "rope", "xpos",
                                                "alibi", "t5", "kerple", "fire",
-                                               "sandwich", "shaw", "transformer_xl"};
+                                               "sandwich", "shaw", "transformer_xl", "relative"};
   for (const auto& [name, entry] : EncoderRegistry::instance().entries()) {
     const auto it = std::find_if(entry.options.begin(), entry.options.end(),
                                  [](const OptionSpec& s) { return s.name == "randomized"; });

@@ -34,7 +34,7 @@ TEST_P(Studies, FullAndQuickProfilesValidateEveryRun) {
 
 INSTANTIATE_TEST_SUITE_P(Experiments, Studies,
                          ::testing::Values(StudyCase{"position_matrices", 4}, StudyCase{"wang_chen_2020", 4},
-                                           StudyCase{"cope_counting", 12}, StudyCase{"length_generalization", 117},
+                                           StudyCase{"cope_counting", 45}, StudyCase{"length_generalization", 117},
                                            // 13 schemes x 5 tasks x 3 seeds
                                            StudyCase{"length_generalization", 195, "reasoning.yaml",
                                                      "reasoning_quick.yaml"},
@@ -61,14 +61,18 @@ TEST(StudyFolders, EveryStudyFolderIsValidated) {
 // The smallest quick case: CoPE counting with three variables, two schemes, a few steps.
 TEST(StudiesSmallestCase, CountingSweepReportsAndPlots) {
   const auto out = testing::fresh_dir("study_counting");
+  // One seed of the three (grid.seed=[1]): 15 runs of 10 steps.
   const auto sweep = testing::run_poslab("sweep " + study_file("cope_counting", "quick.yaml") +
-                                         " --jobs 2 --set train.steps=10 --set eval.batches=1 --out " +
-                                         out.string());
+                                         " --jobs 2 --set train.steps=10 --set eval.batches=1"
+                                         " --set 'grid.seed=[1]' --out " + out.string());
   ASSERT_EQ(sweep.exit_code, 0) << sweep.err;
-  EXPECT_TRUE(fs::exists(out / "cope__variables-5.h5"));
+  EXPECT_TRUE(fs::exists(out / "cope__variables-5__seed-1.h5"));
+  EXPECT_TRUE(fs::exists(out / "cope_released__variables-5__seed-1.h5"));
+  EXPECT_FALSE(fs::exists(out / "cope__variables-5__seed-2.h5"));
   const auto report = testing::run_poslab("report " + out.string() + " --metrics exact_match");
   ASSERT_EQ(report.exit_code, 0) << report.err;
-  for (const char* row : {"absolute__variables-1", "relative__variables-3", "cope__variables-5", "rope__variables-1"})
+  for (const char* row : {"absolute__variables-1", "relative__variables-3", "cope__variables-5",
+                          "cope_released__variables-3", "rope__variables-1"})
     EXPECT_NE(report.out.find(row), std::string::npos) << row << "\n" << report.out;
   EXPECT_NE(report.out.find("exact_match@32"), std::string::npos) << report.out;
 

@@ -7,6 +7,24 @@
 //   logit_ij = z_ij + q_i·e(p_ij)                                 (q·e not / sqrt(dh))
 // E [dh, p_max + 1] is learned per layer and shared by the heads ("encoder.layers.{l}.E",
 // initialised N(0, 0.02), not weight-decayed).
+//
+// Two readings of the paper. The defaults follow its pseudo-code (the formulas above); three
+// options give the authors' released code instead (facebookresearch/RAM,
+// projects/cope/src/cope/context_position.py, ContextPosSelfAttn, as run by run.sh):
+//   divide_position_logits: true   logit_ij = (q_i·k_j + q_i·e(p_ij)) / sqrt(dh): the released
+//                                  code adds the position logits before dividing (its
+//                                  --cope-nodiv flag gives the pseudo-code's form). Here:
+//                                  the bias is q_i·e(p_ij)/sqrt(dh). Gates are σ(q·k/sqrt(dh))
+//                                  in both readings.
+//   init: zeros                    E starts at 0 (the released code's torch.zeros); the
+//                                  pseudo-code's reading is N(0, 0.02) (`init: normal`).
+//   npos: N                        N positions 0..N-1, i.e. p_max = N - 1 (the released code's
+//                                  --cope-npos; unset there it is block size + 1, so counts
+//                                  are in effect never clamped). `p_max` stays for backwards
+//                                  compatibility; give one of the two.
+// Everything else is the same in both: positions p_ij = Σ_{t=j..i} g_it (the query itself
+// included), clamped at npos − 1, linear interpolation, one E per layer shared by the heads
+// (released: --cope-shared off by default), keys for the gates = the attention keys.
 // Acts on: score_bias. Causal only: p_ij counts over the causal prefix j..i, which has no
 // meaning when a query also sees the keys after it — the constructor refuses
 // bidirectional models.
@@ -22,7 +40,8 @@
 //   dz_it = dg_it g_it (1 - g_it)
 //   dq_i += Σ_t dz_it k_t / sqrt(dh),  dk_t += Σ_i dz_it q_i / sqrt(dh)   (the gate path only:
 //           the attention kernel adds the direct z share itself)
-//   dq += dlogits_int Eᵀ,  dE += qᵀ dlogits_int             (GEMMs over all (b, h) at once)
+//   dq += c dlogits_int Eᵀ,  dE += c qᵀ dlogits_int         (GEMMs over all (b, h) at once)
+// where c = 1/sqrt(dh) with divide_position_logits, else 1 (logits_int = c q·E).
 // floor and ceil pass no gradient (the piecewise-linear e(p) is differentiated within its
 // piece). Parameter gradients come from GEMMs whose sums run in a fixed order, so they are
 // deterministic for a fixed thread count.
@@ -45,6 +64,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -70,7 +90,12 @@ inline Bracket bracket(Real p) {
 class CopeEncoder : public PositionalEncoder {
  public:
   CopeEncoder(const Options& o, const ModelDims& dims)
-      : p_max_(o.get_int("p_max")), dh_(dims.d_head), caches_(dims.layers) {
+      : p_max_(resolve_p_max(o)),
+        dh_(dims.d_head),
+        pos_scale_(o.get_bool("divide_position_logits") ? Real(1) / std::sqrt(Real(dims.d_head))
+                                                        : Real(1)),
+        zero_init_(o.get_string("init") == "zeros"),
+        caches_(dims.layers) {
     if (!dims.causal)
       fail_on_name(o, "p_max", "cope is causal only: its positions count gated tokens over the causal "
                       "prefix j..i, which a bidirectional model does not have; use "
@@ -80,8 +105,8 @@ class CopeEncoder : public PositionalEncoder {
   void declare_parameters(ParameterSet& params) override {
     params_ = &params;
     for (std::size_t l = 0; l < caches_.size(); ++l)
-      E_.push_back(params.declare("encoder.layers." + std::to_string(l) + ".E",
-                                  {dh_, p_max_ + 1}, Init::Normal, 0.02, false));
+      E_.push_back(params.declare("encoder.layers." + std::to_string(l) + ".E", {dh_, p_max_ + 1},
+                                  zero_init_ ? Init::Zeros : Init::Normal, 0.02, false));
   }
 
   bool has_score_bias() const override { return true; }
@@ -95,9 +120,9 @@ class CopeEncoder : public PositionalEncoder {
     c.gates.resize(BH * tri);
     c.positions.resize(BH * tri);
     c.logits_int.resize(rows * P);
-    // logits_int [B·H·T, P] = q [B·H·T, dh] · E [dh, P]
+    // logits_int [B·H·T, P] = c · q [B·H·T, dh] · E [dh, P]
     MapR(c.logits_int.data(), rows, P).noalias() =
-        CMapR(q, rows, dh_) * CMapR(params_->value(E_[layer]), dh_, P);
+        (CMapR(q, rows, dh_) * CMapR(params_->value(E_[layer]), dh_, P)) * pos_scale_;
 
 #pragma omp parallel for schedule(static)
     for (int bh = 0; bh < BH; ++bh)
@@ -161,10 +186,12 @@ class CopeEncoder : public PositionalEncoder {
           dz_lower.transpose() * (scale * CMapR(q + bh * qk_block, T, d.dh));
     }
 
-    // The logits_int path, for all (b, h) at once: dq += dli · Eᵀ, dE += qᵀ · dli.
+    // The logits_int path, for all (b, h) at once: dq += c dli · Eᵀ, dE += c qᵀ · dli.
     const CMapR dli(dlogits_int_.data(), rows, P);
-    MapR(dq, rows, dh_).noalias() += dli * CMapR(params_->value(E_[layer]), dh_, P).transpose();
-    MapR(params_->grad(E_[layer]), dh_, P).noalias() += CMapR(q, rows, dh_).transpose() * dli;
+    MapR(dq, rows, dh_).noalias() +=
+        (dli * CMapR(params_->value(E_[layer]), dh_, P).transpose()) * pos_scale_;
+    MapR(params_->grad(E_[layer]), dh_, P).noalias() +=
+        (CMapR(q, rows, dh_).transpose() * dli) * pos_scale_;
   }
 
   // Tile state: count [rows] (Σ g so far, unclamped), logits_int [rows, p_max+1] for the
@@ -175,8 +202,9 @@ class CopeEncoder : public PositionalEncoder {
 
   void begin_query_block(const AttnTile& t, Real* state) const override {
     MapR(state + t.rows(), t.rows(), p_max_ + 1).noalias() =
-        CMapR(t.q + std::size_t(t.i0) * t.dh, t.rows(), t.dh) *
-        CMapR(params_->value(E_[t.layer]), dh_, p_max_ + 1);
+        (CMapR(t.q + std::size_t(t.i0) * t.dh, t.rows(), t.dh) *
+         CMapR(params_->value(E_[t.layer]), dh_, p_max_ + 1)) *
+        pos_scale_;
   }
 
   void score_bias_tile(const AttnTile& t, Real* scores, int ld, Real* state) const override {
@@ -236,7 +264,21 @@ class CopeEncoder : public PositionalEncoder {
     RealBuffer logits_int;  // [B, H, T, p_max+1] q_i·E[:, n]
   };
 
+  // p_max from `p_max`, or npos - 1 from `npos` (the released code's name); not both.
+  static int resolve_p_max(const Options& o) {
+    const bool has_npos = o.node("npos").yaml().IsDefined();
+    if (!has_npos) return o.get_int("p_max");
+    if (o.node("p_max").yaml().IsDefined())
+      o.node("npos").fail("expected p_max or npos (= p_max + 1), not both");
+    if (o.get_int("npos") < 2)
+      o.node("npos").fail("expected at least 2 positions (0 and 1), got " +
+                          std::to_string(o.get_int("npos")));
+    return o.get_int("npos") - 1;
+  }
+
   int p_max_, dh_;
+  Real pos_scale_;  // c: 1/sqrt(dh) with divide_position_logits (released code), else 1
+  bool zero_init_;  // init: zeros (released code) instead of N(0, 0.02)
   std::vector<LayerCache> caches_;
   ParameterSet* params_ = nullptr;
   std::vector<ParameterSet::Handle> E_;  // per layer, [dh, p_max+1]
@@ -247,9 +289,22 @@ class CopeEncoder : public PositionalEncoder {
 
 POSLAB_REGISTER_ENCODER(
     CopeEncoder, "cope",
-    "contextual positions counted by sigmoid gates, causal only (Golovneva et al. 2024)",
-    (std::vector<OptionSpec>{{"p_max", OptionSpec::Type::Int, "64",
-                              "largest contextual position; larger counts are clamped", 1}}))
+    "contextual positions counted by sigmoid gates, causal only (Golovneva et al. 2024); "
+    "defaults = the paper's pseudo-code, divide_position_logits/init/npos = the released code",
+    (std::vector<OptionSpec>{
+        {"p_max", OptionSpec::Type::Int, "64",
+         "largest contextual position; larger counts are clamped (or give npos)", 1, 1'000'000},
+        {"npos", OptionSpec::Type::Int, "0",
+         "the released code's name: npos positions 0..npos-1, i.e. p_max = npos - 1 (0 = use "
+         "p_max; the released default is block size + 1)",
+         0, 1'000'001},
+        {"divide_position_logits", OptionSpec::Type::Bool, "false",
+         "false: logit = q·k/sqrt(dh) + q·e (the paper's pseudo-code); true: (q·k + q·e)/sqrt(dh) "
+         "(the released code)"},
+        {"init", OptionSpec::Type::String, "normal",
+         "E's initialisation: normal = N(0, 0.02) (pseudo-code reading), zeros (released code)",
+         -std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
+         {"normal", "zeros"}}}))
 
 }  // namespace
 }  // namespace poslab

@@ -7,7 +7,7 @@
 // distances it was trained on.
 //
 // One option, declared here once and appended by every scheme whose positions are indices
-// (sinusoidal, learned, rope, xpos, alibi, t5, kerple, fire, sandwich, shaw,
+// (sinusoidal, learned, rope, xpos, alibi, t5, kerple, fire, sandwich, shaw, relative,
 // transformer_xl): `randomized: {max_position: P}`. `none` has no positions and `cope`'s
 // are contextual (counts of gated tokens), so they do not declare it and refuse the key.
 //
