@@ -7,13 +7,14 @@
 //           position, e.g. by counting through attention).
 // Method:   ModelActivations::hidden[l] is the residual stream entering layer l, [B*T, d]
 //           (row b*T + t), l = 0 the embedding output and l = layers the final stream.
-//           For each l, the hidden states are averaged over the B examples per position,
-//           giving a "position matrix" M_l [T, d] (row t = mean over b of h[b, t]); on it
+//           For each l, the hidden states are averaged over the examples per position,
+//           giving a "position matrix" M_l [T', d] (row t = mean over the examples b that
+//           reach t of h[b, t]; T' and padding: caveat (4)); on it
 //           run absolute_position_probe and relative_position_probe (the plain functions
 //           in probe.h, same options and defaults as the matrix probes), plus the
 //           similarity probe's locality.
 //           With per_example: true, the probes are also fitted on the individual rows:
-//             absolute — features h[b, t] [d], target t, B*T rows;
+//             absolute — features h[b, t] [d], target t, every real row (t < lengths[b]);
 //             relative — sampled triples (b, i, j), i ≠ j, features [h[b,i] ; h[b,j]] [2d],
 //                        label j > i (both vectors from the same example).
 //           Folds are GROUPED BY EXAMPLE (a seeded K-fold over the B examples; every row of
