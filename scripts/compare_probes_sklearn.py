@@ -12,6 +12,7 @@ if found, GPT-2's first 64 learned positions):
     <dump>/<matrix>/matrix.npy                       P [L, d]
     <dump>/<matrix>/absolute_position/{positions,fold,predictions}.npy, scalars.json, options.json
     <dump>/<matrix>/relative_position/{pairs,fold,decision}.npy, scalars.json, options.json
+    <dump>/<matrix>/relative_position_wang_chen/  the same, for protocol: wang_chen
 
 Usage (Debian's /usr/bin/python3 has scikit-learn, numpy):
 
@@ -45,6 +46,18 @@ What is compared, and the tolerances (exit status 1 if any is exceeded):
         forming a 1537x1537 Hessian is slow with the reference BLAS Debian's numpy may
         use — minutes per matrix);
       error_rate, train_error_rate: <= 2/N (a pair whose decision is ~0 may flip).
+  relative_position_wang_chen (protocol: wang_chen), refitted exactly as Wang & Chen's
+    relative.py (MiuLab/PE-Study) runs it, on poslab's pairs in poslab's order:
+    cross_val_score(LogisticRegression(max_iter=1000), X, y, cv=5, scoring=error).mean(),
+    scikit-learn's defaults otherwise (C = 1, lbfgs, tol 1e-4).
+      folds: StratifiedKFold(5) (what cv=5 uses for a classifier) must give poslab's fold
+        ids exactly;
+      error_rate: <= 2 flipped pairs per fold (2/(N/5) on a fold's rate): lbfgs stops at
+        its tolerance where poslab's Newton fit converges fully, so a pair with a decision
+        near 0 may land on the other side;
+      out-of-fold decision values (refitted with tol=1e-10 and max_iter=10000, i.e. the
+        same objective to convergence): max |difference| <= rtol * (1 + max |decision|)
+        as above.
 """
 import argparse
 import json
@@ -54,6 +67,7 @@ import sys
 
 import numpy as np
 from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 
 def load_json(path):
@@ -140,6 +154,41 @@ def compare_relative(P, d, report, solver):
     report.check("train_error_rate", abs(train_error_rate - scalars["train_error_rate"]), 2.0 / N)
 
 
+def compare_wang_chen(P, d, report, solver):
+    pairs = np.load(os.path.join(d, "pairs.npy")).astype(int)
+    fold = np.load(os.path.join(d, "fold.npy")).astype(int)
+    poslab_decision = np.load(os.path.join(d, "decision.npy"))
+    scalars = load_json(os.path.join(d, "scalars.json"))
+
+    X = np.hstack([P[pairs[:, 0]], P[pairs[:, 1]]])
+    y = pairs[:, 1] > pairs[:, 0]
+    N = len(y)
+    sk_fold = np.empty(N, dtype=int)
+    for k, (_, test) in enumerate(StratifiedKFold(5).split(X, y)):
+        sk_fold[test] = k
+    report.check("wang_chen folds (StratifiedKFold)", float(np.sum(sk_fold != fold)), 0.0,
+                 "pairs in another fold")
+
+    # The authors' call, on poslab's pairs.
+    def error(model, x, labels):
+        return (model.predict(x) != labels).mean()
+    authors = cross_val_score(LogisticRegression(max_iter=1000), X, y, cv=5, scoring=error).mean()
+
+    decision = np.empty(N)
+    for f in np.unique(fold):
+        train, test = fold != f, fold == f
+        clf = LogisticRegression(C=1.0, tol=1e-10, max_iter=10000, solver=solver)
+        decision[test] = clf.fit(X[train], y[train]).decision_function(X[test])
+    print(f" relative_position (wang_chen): poslab error {scalars['error_rate']:.6g} |"
+          f" authors' cross_val_score {authors:.6g} | pairs {N}")
+    report.check("wang_chen error_rate", abs(authors - scalars["error_rate"]), 2.0 / (N / 5))
+    scale = 1.0 + np.max(np.abs(decision))
+    rtol = 1e-8 if solver == "newton-cholesky" else 1e-3
+    report.check(f"wang_chen decisions (max, {solver})",
+                 np.max(np.abs(decision - poslab_decision)), rtol * scale,
+                 f"max |decision| = {scale - 1:.3g}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("dump", help="directory written with POSLAB_PROBE_DUMP")
@@ -167,6 +216,9 @@ def main():
         print(f"{name} {P.shape[0]}x{P.shape[1]}")
         compare_absolute(P, os.path.join(base, "absolute_position"), report)
         compare_relative(P, os.path.join(base, "relative_position"), report, args.solver)
+        wang_chen = os.path.join(base, "relative_position_wang_chen")
+        if os.path.isdir(wang_chen):
+            compare_wang_chen(P, wang_chen, report, args.solver)
     print("all within tolerance" if report.failures == 0 else f"{report.failures} check(s) failed")
     return 0 if report.failures == 0 else 1
 

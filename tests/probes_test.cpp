@@ -476,6 +476,11 @@ TEST(ProbesDump, WritesInputsAndResults) {
     dump_result(dir / "relative_position", relative_position_probe(P, ropt).to_probe_result(),
                 {{"pairs", ropt.pairs}, {"folds", ropt.folds}, {"seed", double(ropt.seed)},
                  {"l2", ropt.l2}});
+    RelativeOptions wang_chen;  // Wang & Chen's protocol (relative.py): refitted as they ran it
+    wang_chen.protocol = RelativeProtocol::WangChen;
+    dump_result(dir / "relative_position_wang_chen",
+                relative_position_probe(P, wang_chen).to_probe_result(),
+                {{"folds", wang_chen.folds}, {"seed", double(wang_chen.seed)}});
     std::cout << "[ dump ] wrote " << dir << "\n";
   }
 }

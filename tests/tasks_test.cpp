@@ -378,10 +378,10 @@ TEST(AssociativeRecall, LengthAboveKeysIsAConfigError) {
   EXPECT_THROW(task->make_batch(rng, Split::Eval, 2, 9, 9), ConfigError);
 }
 
-// ---- counting: parse the program back and run it ------------------------------------
+// ---- counting (variant poslab_v1; the authors' rules: counting_test.cpp) ------------
 
 TEST(Counting, AnswerIsTheValueOfTheExecutedProgram) {
-  auto task = build("counting", "{length: 60, min_length: 1, variables: 3}");
+  auto task = build("counting", "{length: 60, min_length: 1, variables: 3, variant: poslab_v1}");
   Rng rng(6);
   const Batch batch = task->make_batch(rng, Split::Train, 300, 1, 60);
   std::map<std::string, int> statement_kinds;
@@ -433,7 +433,7 @@ TEST(Counting, AnswerIsTheValueOfTheExecutedProgram) {
 
 TEST(Counting, ValuesSaturateAtTen) {
   // One variable and long programs: some answers must hit the cap, none exceed it.
-  auto task = build("counting", "{length: 400}");
+  auto task = build("counting", "{length: 400, variant: poslab_v1}");
   Rng rng(7);
   const Batch batch = task->make_batch(rng, Split::Train, 50, 400, 400);
   int tens = 0;

@@ -22,5 +22,18 @@ w = np.load(sys.argv[1])
 np.save(sys.argv[2], np.random.default_rng(0).normal(0, w.std(), w.shape).astype(np.float32))
 " "$ROOT/tests/data/gpt2_wpe_first64.npy" "$STUDY/gpt2/random_64x768.npy"
 "$POSLAB" probe "$STUDY/gpt2/random_64x768.npy" --out "$STUDY/gpt2/random_probes.h5" --force
+# The relative-order probe as the paper ran it (protocol wang_chen: their relative.py) on
+# the paper's own sinusoid 512 x 768, and on the GPT-2 slice and the control; the files
+# above hold poslab's default protocol (2000 pairs, l2 1e-3) for comparison.
+echo "== relative order with Wang & Chen's protocol (their relative.py; the paper: sinusoid 5.08%)"
+"$POSLAB" encode --encoder sinusoidal --length 512 --dim 768 --out "$STUDY/gpt2/sinusoid_512x768.h5" --force
+for matrix in "$STUDY/gpt2/sinusoid_512x768.h5:/position_matrix" "$ROOT/tests/data/gpt2_wpe_first64.npy" \
+              "$STUDY/gpt2/random_64x768.npy"; do
+  name="$(basename "${matrix%%:*}")"
+  for protocol in poslab wang_chen; do
+    "$POSLAB" probe "$matrix" --probes relative_position --set relative_position.protocol=$protocol \
+      --out "$STUDY/gpt2/${name%.*}_relative_${protocol}.h5" --force
+  done
+done
 study_plots
 study_html --matrices "$STUDY/gpt2" -- "${report_options[@]}"

@@ -35,7 +35,15 @@
 //           position; distance near uniform with low entropy is a sharp head whose target
 //           does not depend on distance (content-based). first_token_mass near 1 is a sink
 //           on token 0. distance_ratio < 1: the model attends more locally than uniform
-//           attention would. Statistics are over all queries, scored or not.
+//           attention would. Statistics are over all real queries, scored or not.
+// Padding:  only real queries count (i < lengths[b], ModelActivations::lengths): the model
+//           also runs on the PAD positions after a shorter example, and their rows would
+//           enter every mean (counting: programs of one statement count differ in tokens).
+//           Keys are every key the model attended to: under causal attention a real query
+//           sees real keys only; poslab's bidirectional attention has no padding mask, so
+//           there its keys include the PADs. The uniform reference is averaged over the
+//           same real queries of each example (causal: query i of any example spreads over
+//           keys 0..i; bidirectional: over all T keys).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -55,22 +63,28 @@ struct UniformReference {
 
 // The three statistics of uniform attention over the allowed keys, averaged the same way
 // as the measured ones (see the header).
-UniformReference uniform_reference(int T, bool causal) {
-  UniformReference u;
-  if (causal) {
-    double entropy = 0.0, first = 0.0;
-    for (int i = 0; i < T; ++i) {
-      entropy += std::log(i + 1.0);
-      if (i >= 1) first += 1.0 / (i + 1.0);
+// Over the real queries i < n_b of every example (all T when lengths is empty), each
+// weighted equally; first-token mass over real queries i ≥ 1.
+UniformReference uniform_reference(const ModelActivations& a) {
+  const int T = a.length;
+  double distance = 0.0, entropy = 0.0, first = 0.0, queries = 0.0, later = 0.0;
+  for (int b = 0; b < a.examples; ++b)
+    for (int i = 0; i < a.length_of(b); ++i) {
+      queries += 1;
+      if (a.causal) {  // uniform over keys 0..i
+        distance += i / 2.0;
+        entropy += std::log(i + 1.0);
+        if (i >= 1) first += 1.0 / (i + 1.0), later += 1;
+      } else {  // uniform over all T keys: mean |i − j| = (i(i+1) + (T−1−i)(T−i)) / (2T)
+        distance += (double(i) * (i + 1) + double(T - 1 - i) * (T - i)) / (2.0 * T);
+        entropy += std::log(double(T));
+        if (i >= 1) first += 1.0 / T, later += 1;
+      }
     }
-    u.distance = (T - 1) / 4.0;  // mean over i of i/2
-    u.entropy = entropy / T;
-    if (T >= 2) u.first_token_mass = first / (T - 1);
-  } else {
-    u.distance = (double(T) * T - 1.0) / (3.0 * T);  // mean over i, j of |i − j|
-    u.entropy = std::log(double(T));
-    if (T >= 2) u.first_token_mass = 1.0 / T;
-  }
+  UniformReference u;
+  u.distance = queries > 0 ? distance / queries : kNaN;
+  u.entropy = queries > 0 ? entropy / queries : kNaN;
+  if (later > 0) u.first_token_mass = first / later;
   return u;
 }
 
@@ -89,6 +103,11 @@ class AttentionProbe : public Probe {
     const std::size_t size = std::size_t(a.examples) * a.heads * a.length * a.length;
     for (const auto& layer : a.attention)
       if (layer.size() != size) return false;
+    if (!a.lengths.empty()) {
+      if (a.lengths.size() != std::size_t(a.examples)) return false;
+      for (int n : a.lengths)
+        if (n < 0 || n > a.length) return false;
+    }
     return true;
   }
 
@@ -112,10 +131,12 @@ class AttentionProbe : public Probe {
         throw std::invalid_argument("attention: layer " + std::to_string(l) +
                                     " probabilities are not [B, H, T, T]");
       for (int h = 0; h < H; ++h) {
-        double dist_sum = 0.0, ent_sum = 0.0, first_sum = 0.0;
+        double dist_sum = 0.0, ent_sum = 0.0, first_sum = 0.0, queries = 0.0, later = 0.0;
         for (int b = 0; b < B; ++b) {
           const double* alpha = att.data() + (std::size_t(b) * H + h) * TT;  // [T, T]
-          for (int i = 0; i < T; ++i) {
+          for (int i = 0; i < a.length_of(b); ++i) {  // real queries only
+            queries += 1;
+            later += i >= 1;
             const double* row = alpha + std::size_t(i) * T;
             for (int j = 0; j < T; ++j) {
               const double p = row[j];
@@ -126,9 +147,9 @@ class AttentionProbe : public Probe {
           }
         }
         const std::size_t lh = std::size_t(l) * H + h;
-        distance[lh] = dist_sum / (double(B) * T);
-        entropy[lh] = ent_sum / (double(B) * T);
-        if (T >= 2) first_mass[lh] = first_sum / (double(B) * (T - 1));
+        distance[lh] = queries > 0 ? dist_sum / queries : kNaN;
+        entropy[lh] = queries > 0 ? ent_sum / queries : kNaN;
+        if (later > 0) first_mass[lh] = first_sum / later;
 
         const double* alpha0 = att.data() + std::size_t(h) * TT;  // example 0
         for (int i = 0; i < Tm; ++i)
@@ -141,7 +162,7 @@ class AttentionProbe : public Probe {
       for (double x : v) s += x;
       return v.empty() ? kNaN : s / double(v.size());
     };
-    const UniformReference u = uniform_reference(T, a.causal);
+    const UniformReference u = uniform_reference(a);
     ProbeResult out;
     out.scalars["layers"] = L;
     out.scalars["heads"] = H;

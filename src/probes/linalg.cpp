@@ -237,4 +237,38 @@ std::vector<int> kfold_assignment(int n, int folds, Rng& rng) {
   return fold;
 }
 
+std::vector<int> stratified_kfold_unshuffled(const std::vector<int>& label, int K) {
+  const int N = int(label.size());
+  if (K < 2 || K > N) throw std::invalid_argument("stratified_kfold_unshuffled: need 2 <= folds <= n");
+  for (int y : label)
+    if (y != 0 && y != 1) throw std::invalid_argument("stratified_kfold_unshuffled: labels must be 0 or 1");
+  std::vector<int> code_of(2, -1), count;  // label (0/1) -> class number by appearance
+  for (int y : label)
+    if (code_of[y] < 0) {
+      code_of[y] = int(count.size());
+      count.push_back(0);
+    }
+  for (int y : label) ++count[code_of[y]];
+  const int classes = int(count.size());
+  // allocation[f][k]: sorted position p (class k occupies [start_k, start_k + count_k))
+  // goes to fold p % K.
+  std::vector<std::vector<int>> allocation(K, std::vector<int>(classes, 0));
+  for (int k = 0, start = 0; k < classes; start += count[k], ++k)
+    for (int p = start; p < start + count[k]; ++p) ++allocation[p % K][k];
+  std::vector<int> fold(N);
+  for (int k = 0; k < classes; ++k) {
+    int f = 0, used = 0;  // next fold to fill for class k, and how many it has so far
+    for (int n = 0; n < N; ++n) {
+      if (code_of[label[n]] != k) continue;
+      while (used == allocation[f][k]) {
+        ++f;
+        used = 0;
+      }
+      fold[n] = f;
+      ++used;
+    }
+  }
+  return fold;
+}
+
 }  // namespace poslab

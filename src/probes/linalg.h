@@ -120,4 +120,13 @@ double rescaled_penalty(const std::string& probe, const std::string& name, doubl
 // Requires 2 ≤ folds ≤ n.
 std::vector<int> kfold_assignment(int n, int folds, Rng& rng);
 
+// scikit-learn's StratifiedKFold(n_splits = K, shuffle = False) for 0/1 labels (its
+// documented behaviour, restated; what cross_val_score(cv = K) uses for a classifier):
+// classes are numbered in order of first appearance; fold f's share of class k is the
+// number of class-k entries at positions f, f + K, f + 2K, ... of the labels sorted by
+// that number (a round robin); each class's rows, in data order, are then handed out in
+// blocks: the first share to fold 0, the next to fold 1, and so on. Returns the fold id
+// of each row. Requires 2 ≤ K ≤ n and labels in {0, 1}.
+std::vector<int> stratified_kfold_unshuffled(const std::vector<int>& label, int K);
+
 }  // namespace poslab

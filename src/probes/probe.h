@@ -46,6 +46,11 @@ struct ModelActivations {
   std::vector<std::vector<double>> attention;
   // loss_mask [B*T] of the batch (1 = scored position), for probes that want it.
   std::vector<std::uint8_t> loss_mask;
+  // lengths [B]: example b's real positions are t < lengths[b]; the rest is right padding
+  // (PAD inputs, which the model still processes). Empty = every example fills all T.
+  // Probes that average over positions use real positions only (hidden, attention).
+  std::vector<int> lengths;
+  int length_of(int b) const { return lengths.empty() ? length : lengths[std::size_t(b)]; }
 };
 
 // The evaluator's metrics per evaluation length (extrapolation).
@@ -143,16 +148,24 @@ struct AbsoluteResult {
 AbsoluteResult absolute_position_probe(const Eigen::MatrixXd& P, const AbsoluteOptions& options);
 
 // relative_position.cpp — can a linear classifier tell, from [P_i ; P_j], whether j > i?
+// Two protocols (see relative_position.cpp): poslab's (the fields below) and Wang & Chen's
+// released relative.py (pairs = L drawn from all L² ordered pairs including i = j,
+// unshuffled stratified folds, scikit-learn's default C = 1, error = mean of fold errors);
+// under wang_chen `pairs` and `l2` are not used.
+enum class RelativeProtocol { Poslab, WangChen };
 struct RelativeOptions {
   int pairs = 2000;  // ordered pairs (i, j), i ≠ j, sampled without replacement (or all)
   int folds = 5;
   std::uint64_t seed = 0;
   double l2 = 1e-3;  // λ in: mean log-loss + (λ/2)‖w‖² (see fit_logistic in linalg.h)
+  RelativeProtocol protocol = RelativeProtocol::Poslab;
 };
 struct RelativeResult {
-  double error_rate = 0.0;        // out-of-fold fraction of pairs misclassified
+  double error_rate = 0.0;        // out-of-fold fraction of pairs misclassified (wang_chen:
+                                  // the mean over folds of each fold's fraction)
   double train_error_rate = 0.0;  // mean over folds of the training-fold error rate
   bool converged = true;          // every fold's logistic regression met its tolerance
+  bool wang_chen = false;         // which protocol produced it
   std::vector<int> first, second;  // [N] the pairs (i, j); label is second > first
   std::vector<int> fold;           // [N] fold id of each pair
   Eigen::VectorXd decision;        // [N] out-of-fold decision value w·x + b (> 0: j > i)

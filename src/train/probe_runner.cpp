@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "probes/linalg.h"
+#include "tasks/sequence_util.h"
 #include "train/run.h"
 
 namespace poslab::inline POSLAB_REAL_NAMESPACE {
@@ -51,6 +52,14 @@ ProbeInput collect_probe_input(PreparedRun& run, const RunRecord& record) {
   acts.heads = model.config().heads;
   acts.causal = model.config().causal;
   acts.loss_mask = batch.loss_mask;
+  // Real length of each example: padding is on the right and PAD is id 0 in every task,
+  // so it is one past the last non-PAD input (examples of one task length can still
+  // differ in tokens, e.g. counting's statements take 1 to 4 tokens).
+  for (int b = 0; b < batch.batch_size; ++b) {
+    int n = batch.seq_len;
+    while (n > 0 && batch.inputs[std::size_t(b) * batch.seq_len + n - 1] == kPad) --n;
+    acts.lengths.push_back(n);
+  }
   const int N = batch.batch_size * batch.seq_len, D = model.config().d_model;
   for (int l = 0; l <= model.config().layers; ++l)
     acts.hidden.push_back(CMapR(model.hidden_state(l), N, D).cast<double>());
