@@ -181,8 +181,9 @@ TEST(TrainThreadsConfig, BadValuesAreOneLineErrors) {
       EXPECT_NE(message.find(path), std::string::npos) << message;
       EXPECT_NE(message.find("train.threads"), std::string::npos) << message;
       EXPECT_EQ(message.find('\n'), std::string::npos) << message;
-      if (bad != "[1]")  // a sequence is refused by the string option before the count is read
+      if (bad != "[1]") {  // a sequence is refused by the string option before the count is read
         EXPECT_NE(message.find("expected auto or an integer between 0 and 1024"), std::string::npos) << message;
+      }
     }
   }
 }

@@ -21,12 +21,16 @@
 
 namespace poslab {
 
-// FLOPs of one training step (model/step_flops.h formula) below which a second thread is
-// not worth it, per thread. Measured on the 2-core AMD EPYC (AVX-512) this laboratory runs
-// on, quiet, `poslab bench` tokens/s at 1 and 2 threads (learned, 4 heads, d_ff = 4·d):
-//   see docs/design.md "Threads" for the table; the crossover lies between a step of
-//   ~0.2 GFLOP (2 layers, d 64, B 32, T 17: the default experiment; 2 threads slower or
-//   equal) and ~1 GFLOP (2 threads clearly faster).
+// FLOPs of one training step (model/step_flops.h formula) each thread must get; below
+// that a second thread is not worth it. Measured with `poslab bench` on the 2-core AMD
+// EPYC (AVX-512) this laboratory runs on (learned, 4 heads, d_ff = 4·d; 1 vs 2 threads):
+//   2 layers, d 64, B 32, T 17 (the default experiment, 0.34 GFLOP): 66,704 vs 66,681
+//     tokens/s (load ~3 from other jobs) — nothing gained from the second thread;
+//   4 layers, d 128, B 32, T 128 (the bench reference, 22.7 GFLOP): 8,678 vs 15,253
+//     tokens/s, quiet — 1.76x.
+// The crossover in between could not be pinned down on a quiet machine (docs/design.md,
+// "Threads"); 0.5 GFLOP keeps the default experiment on one thread and gives two to
+// anything a few times larger.
 inline constexpr double kMinStepFlopsPerThread = 0.5e9;
 
 // A cgroup CPU quota in CPUs (quota / period), or nullopt for "no limit".
