@@ -90,8 +90,10 @@ echo "threads: 1 and $threads (poslab bench --threads, PyTorch --threads and OPE
 echo "load average at start (1, 5, 15 min): $(loadavg)   [other load distorts every number below]"
 
 if [[ $mode == reference ]]; then
-  gemm_args=()
-  if (( quick )); then steps=2; warmup=1; gemm_args=(--n 512 --repeats 2); fi
+  gemm_n=2048
+  if (( quick )); then steps=2; warmup=1; gemm_n=512; fi
+  gemm_args=(--n "$gemm_n")
+  if (( quick )); then gemm_args+=(--repeats 2); fi
   config=(--batch 32 --seq-len 128 --d-model 128 --layers 4 --heads 4 --d-ff 512 --vocab 64
           --steps "$steps" --warmup "$warmup")
   flags=$(grep -m1 '^flags' /proc/cpuinfo || true)
@@ -104,7 +106,7 @@ if [[ $mode == reference ]]; then
   for n in 1 "$threads"; do
     [[ -n "${P_TPS[$n]:-}" ]] && continue   # --threads 1: one column
     echo
-    echo "== GEMM rate at $n thread(s) (bench/gemm_peak.py: torch.mm float32 2048², OPENBLAS_NUM_THREADS=$n)"
+    echo "== GEMM rate at $n thread(s) (bench/gemm_peak.py: torch.mm float32 ${gemm_n}², OPENBLAS_NUM_THREADS=$n)"
     OPENBLAS_NUM_THREADS=$n OMP_NUM_THREADS=$n "$py" bench/gemm_peak.py --threads "$n" "${gemm_args[@]}" >"$log/gemm.txt"
     cat "$log/gemm.txt"
     G_GF[$n]=$(awk '/^RESULT / { sub(/.*gemm_gflops=/, ""); print $1 }' "$log/gemm.txt")
@@ -134,7 +136,7 @@ if [[ $mode == reference ]]; then
   awk -v all="$threads" -v p1="${P_TPS[1]}" -v pn="${P_TPS[$threads]}" -v pg1="${P_GF[1]}" -v pgn="${P_GF[$threads]}" \
       -v t1="${T_TPS[1]}" -v tn="${T_TPS[$threads]}" -v tg1="${T_GF[1]}" -v tgn="${T_GF[$threads]}" \
       -v g1="${G_GF[1]}" -v gn="${G_GF[$threads]}" -v ci="$c_idle" -v cb="$c_busy" -v cr="$c_ratio" \
-      -v ct="$c_threads" 'function max(a, b) { return a > b ? a : b }
+      -v ct="$c_threads" -v gemm_n="$gemm_n" 'function max(a, b) { return a > b ? a : b }
   function best(a, b) { return a >= b ? "1" : all }
   BEGIN {
     pb = max(p1, pn); tb = max(t1, tn); pgb = max(pg1, pgn); gb = max(g1, gn)
@@ -143,7 +145,7 @@ if [[ $mode == reference ]]; then
     printf "| PyTorch tokens/s | %.0f | %.0f | %.0f (%s) |\n", t1, tn, tb, best(t1, tn)
     printf "| poslab GFLOP/s | %.1f | %.1f | %.1f |\n", pg1, pgn, pgb
     printf "| PyTorch GFLOP/s | %.1f | %.1f | %.1f |\n", tg1, tgn, max(tg1, tgn)
-    printf "| BLAS sgemm GFLOP/s (2048²) | %.1f | %.1f | %.1f |\n", g1, gn, gb
+    printf "| BLAS sgemm GFLOP/s (%d²) | %.1f | %.1f | %.1f |\n", gemm_n, g1, gn, gb
     printf "\n| ratio | value |\n|---|---:|\n"
     printf "| poslab best / PyTorch best (tokens/s) | %.2f× |\n", pb / tb
     printf "| poslab 1 thread / PyTorch 1 thread | %.2f× |\n", p1 / t1
