@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Compares `poslab bench` with the PyTorch twin of its model (bench/pytorch_reference.py)
-# and with the machine's single-precision GEMM rate (bench/gemm_peak.py). See bench/README.md.
+# and with the machine's single-precision BLAS GEMM rate (bench/gemm_peak.py). See bench/README.md.
 #
 #   scripts/bench.sh            reference configuration (B 32, T 128, d 128, 4 layers, 4 heads,
-#                               d_ff 512, vocab 64, learned positions): poslab, PyTorch and the
-#                               GEMM rate, then a comparison table
+#                               d_ff 512, vocab 64, learned positions): CPU model and vector
+#                               width; BLAS sgemm, poslab and PyTorch each at 1 thread and at all
+#                               threads; poslab beside a busy core (bench --contention); a
+#                               markdown table of each program's best and the ratios (a few
+#                               minutes on 2 cores)
 #   scripts/bench.sh --sweep    tokens/s of both over sequence length (64..1024 at d 128) and
-#                               width (64..512 at T 128, d_ff = 4·d)
-# Options: --threads N (default: nproc; OMP_NUM_THREADS for poslab, --threads for PyTorch)
+#                               width (64..512 at T 128, d_ff = 4·d), at --threads
+# Options: --threads N (default: nproc; "all threads" above)
 #          --steps N --warmup N (reference mode; default 20 and 3, as poslab bench)
 #          --quick (a few tiny steps: checks that everything runs, numbers mean nothing)
 #          --flops-cap X (sweep: batch is cut so a step costs at most X reference steps; 1)
@@ -23,7 +26,7 @@ steps=20
 warmup=3
 quick=0
 flops_cap=1
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 while (( $# )); do
   case "$1" in
     --sweep) mode=sweep ;;
@@ -63,7 +66,7 @@ step_flops() {
 # args: output-file, then poslab bench options
 run_poslab() {
   local out=$1; shift
-  OMP_NUM_THREADS=$threads "$poslab" bench --encoder learned "$@" >"$out"
+  "$poslab" bench --encoder learned "$@" >"$out"
   awk '/^-+$/ { getline; tps = $2; ms = $3; gf = $4 }
        /^peak resident memory:/ { rss = $4 }
        END { if (tps == "" || rss == "") exit 1; print tps, ms, gf, rss }' "$out" || {
@@ -74,7 +77,7 @@ run_poslab() {
 # args: output-file, then pytorch_reference.py options
 run_torch() {
   local out=$1; shift
-  "$py" bench/pytorch_reference.py --threads "$threads" --poslab "$poslab" "$@" >"$out"
+  "$py" bench/pytorch_reference.py --poslab "$poslab" "$@" >"$out"
   awk '/^RESULT / { for (i = 2; i <= NF; ++i) { split($i, kv, "="); r[kv[1]] = kv[2] }
                     print r["tokens_per_second"], r["ms_per_step"], r["gflops"],
                           r["peak_rss_mib"], r["steps"]; found = 1 }
@@ -83,37 +86,71 @@ run_torch() {
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-echo "threads: $threads (poslab: OMP_NUM_THREADS=$threads; PyTorch: --threads $threads)"
+echo "threads: 1 and $threads (poslab bench --threads, PyTorch --threads and OPENBLAS_NUM_THREADS)"
 echo "load average at start (1, 5, 15 min): $(loadavg)   [other load distorts every number below]"
 
 if [[ $mode == reference ]]; then
-  gemm_args=()
-  if (( quick )); then steps=2; warmup=1; gemm_args=(--n 512 --repeats 2); fi
+  gemm_n=2048
+  if (( quick )); then steps=2; warmup=1; gemm_n=512; fi
+  gemm_args=(--n "$gemm_n")
+  if (( quick )); then gemm_args+=(--repeats 2); fi
   config=(--batch 32 --seq-len 128 --d-model 128 --layers 4 --heads 4 --d-ff 512 --vocab 64
           --steps "$steps" --warmup "$warmup")
+  flags=$(grep -m1 '^flags' /proc/cpuinfo || true)
+  if [[ " $flags " == *" avx512f "* ]]; then vector="AVX-512 (512-bit)"
+  elif [[ " $flags " == *" avx2 "* ]]; then vector="AVX2 (256-bit)"
+  else vector="no AVX2"; fi
+  echo "vector width: $vector"
+  # Each measurement at 1 thread and at $threads; the comparison takes each program's best.
+  declare -A P_TPS P_GF T_TPS T_GF G_GF
+  for n in 1 "$threads"; do
+    [[ -n "${P_TPS[$n]:-}" ]] && continue   # --threads 1: one column
+    echo
+    echo "== GEMM rate at $n thread(s) (bench/gemm_peak.py: torch.mm float32 ${gemm_n}², OPENBLAS_NUM_THREADS=$n)"
+    OPENBLAS_NUM_THREADS=$n OMP_NUM_THREADS=$n "$py" bench/gemm_peak.py --threads "$n" "${gemm_args[@]}" >"$log/gemm.txt"
+    cat "$log/gemm.txt"
+    G_GF[$n]=$(awk '/^RESULT / { sub(/.*gemm_gflops=/, ""); print $1 }' "$log/gemm.txt")
+    blas=$(awk -F'BLAS: ' '/BLAS: / { print $2; exit }' "$log/gemm.txt")
+    echo
+    echo "== poslab bench --threads $n ${config[*]}"
+    read -r p_tps p_ms p_gf p_rss < <(run_poslab "$log/poslab.txt" --threads "$n" "${config[@]}")
+    cat "$log/poslab.txt"
+    P_TPS[$n]=$p_tps; P_GF[$n]=$p_gf
+    echo
+    echo "== PyTorch reference --threads $n (bench/pytorch_reference.py) ${config[*]}"
+    read -r t_tps t_ms t_gf t_rss t_steps < <(OPENBLAS_NUM_THREADS=$n run_torch "$log/torch.txt" --threads "$n" "${config[@]}")
+    cat "$log/torch.txt"
+    T_TPS[$n]=$t_tps; T_GF[$n]=$t_gf
+  done
   echo
-  echo "== poslab bench ${config[*]}"
-  read -r p_tps p_ms p_gf p_rss < <(run_poslab "$log/poslab.txt" "${config[@]}")
-  cat "$log/poslab.txt"
-  echo
-  echo "== PyTorch reference (bench/pytorch_reference.py) ${config[*]}"
-  read -r t_tps t_ms t_gf t_rss t_steps < <(run_torch "$log/torch.txt" "${config[@]}")
-  cat "$log/torch.txt"
-  echo
-  echo "== GEMM rate (bench/gemm_peak.py: torch.mm, float32, default threads)"
-  "$py" bench/gemm_peak.py "${gemm_args[@]}" >"$log/gemm.txt"
-  cat "$log/gemm.txt"
-  gemm=$(awk '/^RESULT / { sub(/.*gemm_gflops=/, ""); print $1 }' "$log/gemm.txt")
-  blas=$(awk -F'BLAS: ' '/BLAS: / { print $2; exit }' "$log/gemm.txt")
+  echo "== poslab bench --contention (default threads: train.threads auto's choice; one spinning process beside it)"
+  "$poslab" bench --contention --encoder learned "${config[@]}" >"$log/contention.txt"
+  cat "$log/contention.txt"
+  read -r c_idle c_busy c_ratio c_threads < <(awk '/^RESULT / {
+      for (i = 2; i <= NF; ++i) { split($i, kv, "="); r[kv[1]] = kv[2] }
+      print r["idle_tokens_per_second"], r["busy_tokens_per_second"], r["ratio"], r["threads"] }' "$log/contention.txt")
   echo
   echo "== comparison (B 32, T 128, d 128, 4 layers, 4 heads, d_ff 512, vocab 64, learned; $steps timed steps)"
-  awk -v p_tps="$p_tps" -v p_ms="$p_ms" -v p_gf="$p_gf" -v p_rss="$p_rss" \
-      -v t_tps="$t_tps" -v t_ms="$t_ms" -v t_gf="$t_gf" -v t_rss="$t_rss" -v gemm="$gemm" 'BEGIN {
-    printf "%-22s %12s %12s %12s %12s\n", "", "tokens/s", "ms/step", "GFLOP/s", "peak RSS MiB"
-    printf "%-22s %12.0f %12.2f %12.2f %12.1f\n", "poslab", p_tps, p_ms, p_gf, p_rss
-    printf "%-22s %12.0f %12.2f %12.2f %12.1f\n", "PyTorch", t_tps, t_ms, t_gf, t_rss
-    printf "%-22s %12.2f %12.2f %12.2f %12.2f\n", "ratio poslab/PyTorch", p_tps / t_tps, p_ms / t_ms, p_gf / t_gf, p_rss / t_rss
-    printf "%-22s %12.2f GFLOP/s; poslab reaches %.0f%% of it, PyTorch %.0f%%\n", "GEMM rate (torch.mm)", gemm, 100 * p_gf / gemm, 100 * t_gf / gemm
+  echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, $vector; BLAS: $blas"
+  echo
+  awk -v all="$threads" -v p1="${P_TPS[1]}" -v pn="${P_TPS[$threads]}" -v pg1="${P_GF[1]}" -v pgn="${P_GF[$threads]}" \
+      -v t1="${T_TPS[1]}" -v tn="${T_TPS[$threads]}" -v tg1="${T_GF[1]}" -v tgn="${T_GF[$threads]}" \
+      -v g1="${G_GF[1]}" -v gn="${G_GF[$threads]}" -v ci="$c_idle" -v cb="$c_busy" -v cr="$c_ratio" \
+      -v ct="$c_threads" -v gemm_n="$gemm_n" 'function max(a, b) { return a > b ? a : b }
+  function best(a, b) { return a >= b ? "1" : all }
+  BEGIN {
+    pb = max(p1, pn); tb = max(t1, tn); pgb = max(pg1, pgn); gb = max(g1, gn)
+    printf "| | 1 thread | %d threads | best |\n|---|---:|---:|---:|\n", all
+    printf "| poslab tokens/s | %.0f | %.0f | %.0f (%s) |\n", p1, pn, pb, best(p1, pn)
+    printf "| PyTorch tokens/s | %.0f | %.0f | %.0f (%s) |\n", t1, tn, tb, best(t1, tn)
+    printf "| poslab GFLOP/s | %.1f | %.1f | %.1f |\n", pg1, pgn, pgb
+    printf "| PyTorch GFLOP/s | %.1f | %.1f | %.1f |\n", tg1, tgn, max(tg1, tgn)
+    printf "| BLAS sgemm GFLOP/s (%d²) | %.1f | %.1f | %.1f |\n", gemm_n, g1, gn, gb
+    printf "\n| ratio | value |\n|---|---:|\n"
+    printf "| poslab best / PyTorch best (tokens/s) | %.2f× |\n", pb / tb
+    printf "| poslab 1 thread / PyTorch 1 thread | %.2f× |\n", p1 / t1
+    printf "| poslab best GFLOP/s / best BLAS sgemm rate | %.0f%% |\n", 100 * pgb / gb
+    printf "| beside one busy core, poslab default threads (%d): %.0f of %.0f idle tokens/s | %.0f%% |\n", ct, cb, ci, 100 * cr
   }'
   case "$blas" in
     *blas/libblas.so*)
@@ -122,7 +159,6 @@ if [[ $mode == reference ]]; then
       echo "      rate is not the machine's peak, and PyTorch is far slower than it is with an"
       echo "      optimised BLAS (e.g. Debian's libopenblas0-pthread as the libblas.so.3 alternative)." ;;
   esac
-  echo "peak RSS of PyTorch includes the Python interpreter and torch libraries (~250 MiB idle)."
 else
   ref=$(step_flops 32 128 128 4 512 64)
   # name T D F
@@ -152,8 +188,8 @@ else
     cfg=(--batch "$B" --seq-len "$T" --d-model "$D" --layers 4 --heads 4 --d-ff "$F" --vocab 64)
     key="$B-$T-$D-$F"
     if [[ -z "${measured[$key]:-}" ]]; then
-      read -r p_tps p_ms p_gf p_rss < <(run_poslab "$log/poslab.txt" "${cfg[@]}" --steps "$ps" --warmup 1)
-      read -r t_tps t_ms t_gf t_rss t_steps < <(run_torch "$log/torch.txt" "${cfg[@]}" \
+      read -r p_tps p_ms p_gf p_rss < <(run_poslab "$log/poslab.txt" "${cfg[@]}" --threads "$threads" --steps "$ps" --warmup 1)
+      read -r t_tps t_ms t_gf t_rss t_steps < <(run_torch "$log/torch.txt" "${cfg[@]}" --threads "$threads" \
           --steps "$torch_steps" --warmup 1 --max-seconds "$torch_max")
       measured[$key]="$p_tps $p_gf $t_tps $t_gf $t_steps"
     fi

@@ -27,6 +27,9 @@ TEST(BenchOptions, EveryOptionIsRangeCheckedWithOneLine) {
            {"--d-model 16385", "--d-model: expected an integer from 1 to 16384, got 16385"},
            {"--layers 0", "--layers: expected an integer from 1 to 1024, got 0"},
            {"--batch 0", "--batch: expected an integer from 1 to 65536, got 0"},
+           {"--threads -1", "--threads: expected an integer from 0 to 1024, got -1"},
+           {"--threads 1025", "--threads: expected an integer from 0 to 1024, got 1025"},
+           {"--contention --encoder all", "--contention: expected one --encoder, not all"},
            {"--batch 65537", "--batch: expected an integer from 1 to 65536, got 65537"},
            {"--seq-len -5", "--seq-len: expected an integer from 1 to 1048576, got -5"},
            {"--seq-len 1048577", "--seq-len: expected an integer from 1 to 1048576, got 1048577"},
@@ -50,6 +53,19 @@ TEST(BenchOptions, SmallestShapeRuns) {
       "bench --encoder none --steps 1 --warmup 0 --batch 1 --seq-len 1 --d-model 1 --layers 1 --heads 1 --d-ff 1 --vocab 1");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("none"), std::string::npos) << r.out;
+}
+
+// --contention runs the step idle, then beside a spinning child, and reports both; the
+// numbers are not checked (no timed assertions), only that both ran and a ratio came out.
+TEST(BenchOptions, ContentionReportsIdleBusyAndTheirRatio) {
+  const auto r = testing::run_poslab("bench --contention --threads 1 --encoder none --steps 1 --warmup 0 --batch 1 "
+                                     "--seq-len 2 --d-model 4 --layers 1 --heads 1 --d-ff 4 --vocab 4");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("1 threads of"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("idle"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("one busy core"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("RESULT idle_tokens_per_second="), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" ratio="), std::string::npos) << r.out;
 }
 
 // --step-flops prints the count of model/step_flops.h (the scripts' only source for it):

@@ -287,6 +287,31 @@ TEST(CliSweepRerun, AChangedSetReRunsStaleResultsAndTheSameCommandReRunsNothing)
   EXPECT_TRUE(contains(threads.err, "train.threads: 1 in the file, 2 requested")) << threads.err;
 }
 
+// Without --threads the runs keep train.threads: auto; each child's auto count is capped
+// at its share of the cores (usable cores / jobs), recorded in the file's `threads`
+// attribute, and a rerun with another --jobs finds the same results done.
+TEST(CliSweepThreads, AutoRunsTakeTheirShareAndStayDoneWhateverTheJobs) {
+  const auto dir = testing::fresh_dir("sweep_auto_threads");
+  const auto yaml = write_experiment(dir, "{seed: [1, 2]}", 2);
+  const auto out = dir / "results";
+  const auto first = testing::run_poslab("sweep " + yaml.string() + " --jobs 2 --out " + out.string());
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_TRUE(contains(first.err, "train.threads as configured (auto: at most")) << first.err;
+  for (const char* name : {"s__seed-1.h5", "s__seed-2.h5"}) {
+    const H5Reader r((out / name).string());
+    EXPECT_EQ(YAML::Load(r.read_string("/config"))["train"]["threads"].as<std::string>(), "auto");
+    EXPECT_EQ(r.attr_double("/", "threads"), 1) << "this tiny model's auto count is 1 whatever the share";
+  }
+  const auto again = testing::run_poslab("sweep " + yaml.string() + " --jobs 1 --out " + out.string());
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_TRUE(contains(again.err, "2 runs, 0 to do")) << again.err;
+  // An explicit count is a configuration of its own: the auto results are stale for it.
+  const auto fixed = testing::run_poslab("sweep " + yaml.string() + " --threads 1 --out " + out.string() +
+                                         " --dry-run");
+  ASSERT_EQ(fixed.exit_code, 0) << fixed.err;
+  EXPECT_TRUE(contains(fixed.err, "train.threads: auto in the file, 1 requested")) << fixed.err;
+}
+
 TEST(CliSweepRerun, ProbeOutputsAreRedoneAndDivergedResultsAreKeptAndNamed) {
   const auto dir = testing::fresh_dir("sweep_kinds");
   const auto yaml = write_experiment(dir, "{seed: [1, 2]}", 2);

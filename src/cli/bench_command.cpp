@@ -6,6 +6,10 @@
 // that count for the given shape and exits, so that scripts/bench.sh and
 // bench/pytorch_reference.py use the same formula instead of copies of it.
 //
+// Threads: --threads N, else train.threads auto's choice for this shape (OMP_NUM_THREADS if
+// set; sys/cpu_budget.h). --contention measures the same step idle and then beside a busy
+// neighbour (cli/busy_neighbour.h: one spinning process) and prints the ratio (issue 14).
+//
 // With --eval-length T[,T...] it measures evaluation instead (cli/eval_bench.h): the
 // streaming forward's tokens/s and peak RSS per encoder and length, on the small default
 // model (2 layers, d_model 64, 4 heads, d_ff 256, B = 1) unless the options say otherwise.
@@ -15,10 +19,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 #include <string>
 
+#include "cli/busy_neighbour.h"
 #include "cli/commands.h"
 #include "cli/eval_bench.h"
 #include "cli/options_util.h"
@@ -26,8 +32,10 @@
 #include "dist/world.h"
 #include "model/step_flops.h"
 #include "model/transformer.h"
+#include "sys/cpu_budget.h"
 #include "train/adamw.h"
 #include "train/batch_gradient.h"
+#include "train/thread_choice.h"
 
 namespace poslab::cli {
 
@@ -151,6 +159,41 @@ std::vector<int> parse_lengths(const std::string& text) {
   return lengths;
 }
 
+// The environment variables that decide how OpenMP threads wait, as this process has them
+// (src/startup/omp_wait_policy.cpp sets OMP_WAIT_POLICY=passive unless the user chose).
+std::string wait_policy() {
+  std::string text;
+  for (const char* name : {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"})
+    if (const char* value = std::getenv(name)) text += std::string(text.empty() ? "" : ", ") + name + "=" + value;
+  return text.empty() ? "OpenMP default" : text;
+}
+
+// The same step idle and beside one spinning process; the neighbour's share of a machine
+// of n usable cores is 1/n, so a run that degrades gracefully keeps about (n-1)/n.
+int run_contention(const std::string& encoder, const TransformerConfig& mc, int B, int T, int steps,
+                   int warmup, dist::Communicator& comm) {
+  std::cout << "contention: " << encoder << ", B=" << B << " T=" << T << " d_model=" << mc.d_model
+            << " layers=" << mc.layers << " heads=" << mc.heads << " d_ff=" << mc.d_ff << " vocab="
+            << mc.vocab_size << ", " << steps << " timed steps, " << omp_get_max_threads() << " threads of "
+            << system_usable_cpus() << " usable CPUs; " << wait_policy() << std::endl;
+  const BenchResult idle = bench_one(encoder, mc, B, T, steps, warmup, comm);
+  BenchResult busy{};
+  {
+    const BusyNeighbour neighbour;
+    busy = bench_one(encoder, mc, B, T, steps, warmup, comm);
+  }
+  TextTable table({"condition", "tokens/s", "ms/step", "GFLOP/s", "of idle"});
+  table.add({"idle", fixed(idle.tokens_per_second, 0), fixed(idle.ms_per_step, 2), fixed(idle.gflops, 2), "100%"});
+  table.add({"one busy core", fixed(busy.tokens_per_second, 0), fixed(busy.ms_per_step, 2), fixed(busy.gflops, 2),
+             fixed(100 * busy.tokens_per_second / idle.tokens_per_second, 1) + "%"});
+  table.print(std::cout);
+  std::cout << "RESULT idle_tokens_per_second=" << fixed(idle.tokens_per_second, 0)
+            << " busy_tokens_per_second=" << fixed(busy.tokens_per_second, 0)
+            << " ratio=" << fixed(busy.tokens_per_second / idle.tokens_per_second, 3)
+            << " threads=" << omp_get_max_threads() << "\n";
+  return 0;
+}
+
 double peak_rss_mib() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -162,7 +205,7 @@ double peak_rss_mib() {
 int bench_command(const std::vector<std::string>& args) {
   po::options_description options("poslab bench options");
   std::string encoder;
-  int steps = 0, warmup = 0, B = 0, T = 0;
+  int steps = 0, warmup = 0, B = 0, T = 0, threads = 0;
   TransformerConfig mc;
   mc.vocab_size = 64;
   mc.layers = 4;
@@ -192,6 +235,11 @@ int bench_command(const std::vector<std::string>& args) {
        "under mpirun, or when this is given)")
       ("latency", po::value<double>()->default_value(5),
        "microseconds per message assumed by that estimate")
+      ("threads", po::value(&threads)->default_value(0),
+       "OpenMP threads (0 = as train.threads auto would choose for this shape, or OMP_NUM_THREADS)")
+      ("contention", po::bool_switch(),
+       "measure the step idle and then beside a busy neighbour (one spinning process), and "
+       "print tokens/s of both and their ratio")
       ("step-flops", po::bool_switch(),
        "print the FLOPs of one training step of this shape (model/step_flops.h) and exit; "
        "nothing is allocated or timed");
@@ -209,6 +257,7 @@ int bench_command(const std::vector<std::string>& args) {
   check_range("heads", mc.heads, 1, mc.d_model);
   check_range("d-ff", mc.d_ff, 1, 1 << 16);
   check_range("vocab", mc.vocab_size, 1, 1 << 20);
+  check_range("threads", threads, 0, kMaxThreads);
   if (mc.d_model % mc.heads != 0)
     throw ConfigError("poslab bench: --heads: expected a divisor of --d-model (" + std::to_string(mc.d_model) +
                       "), got " + std::to_string(mc.heads));
@@ -252,6 +301,14 @@ int bench_command(const std::vector<std::string>& args) {
     if (eo.batch < 1 || eo.steps < 1 || eo.warmup < 0)
       throw ConfigError("poslab bench: --batch and --steps: expected >= 1, --warmup >= 0");
     return run_eval_bench(eo);
+  }
+  omp_set_num_threads(threads > 0 ? threads
+                                  : auto_threads(training_step_flops(mc, B / world.size(), T), system_usable_cpus(),
+                                                 world.local_size(), 0, std::getenv("OMP_NUM_THREADS")));
+  if (vm["contention"].as<bool>()) {
+    if (world.size() > 1) throw ConfigError("poslab bench: --contention: measures one process; start it without mpirun");
+    if (names.size() != 1) throw ConfigError("poslab bench: --contention: expected one --encoder, not all");
+    return run_contention(names.front(), mc, B, T, steps, warmup, world);
   }
   const bool lead = world.rank() == 0;  // under mpirun, rank 0 prints
   if (lead)

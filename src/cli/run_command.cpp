@@ -85,6 +85,7 @@ struct RunPlan {
   std::string experiment, out_dir;
   std::vector<RunSpec> specs;
   bool resume = false;
+  int max_threads = 0;  // --max-threads: cap of train.threads auto (TrainOptions::max_threads)
 };
 
 // Parses the arguments and validates every run (plugins, lengths, memory, output paths)
@@ -101,7 +102,11 @@ RunPlan plan_runs(const std::vector<std::string>& args, dist::Communicator& worl
       ("set", po::value(&overrides)->composing(), "override a key: --set model.d_model=128")
       ("out", po::value(&out_dir), "results folder (default: output.dir of the experiment)")
       ("threads", po::value(&threads)->default_value(0),
-       ("OpenMP threads (0 = all cores, at most " + std::to_string(kMaxThreads) + ")").c_str())
+       ("OpenMP threads: sets train.threads (0 = keep the experiment's, default auto; at most " +
+        std::to_string(kMaxThreads) + ")").c_str())
+      ("max-threads", po::value(&plan.max_threads)->default_value(0),
+       "train.threads auto uses at most this many (0 = no cap; poslab sweep --jobs sets it); "
+       "not part of the configuration")
       ("only", po::value<std::vector<std::string>>()->composing(), "run only the named runs")
       ("suffix", po::value<std::string>(), "append to every run's name and file name (used by sweep)")
       ("resume", po::bool_switch(), "continue interrupted runs from their checkpoints and skip "
@@ -116,6 +121,9 @@ RunPlan plan_runs(const std::vector<std::string>& args, dist::Communicator& worl
   }
 
   check_thread_count(threads);
+  if (plan.max_threads < 0 || plan.max_threads > kMaxThreads)
+    throw ConfigError("--max-threads: expected an integer between 0 and " + std::to_string(kMaxThreads) +
+                      ", got " + std::to_string(plan.max_threads));
   if (threads > 0) overrides.push_back("train.threads=" + std::to_string(threads));
   // From here on an interrupted run leaves no temporary results file behind.
   install_temp_file_cleanup();
@@ -267,6 +275,7 @@ int run_command(const std::vector<std::string>& args) {
     options.checkpoint_path = checkpoint;
     options.resume = resume;
     options.stop_signal = &g_stop_signal;
+    options.max_threads = plan.max_threads;
     RunRecord record;
     try {
       record = train_and_evaluate(run, options);

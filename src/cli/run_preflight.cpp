@@ -32,7 +32,7 @@ std::size_t saturating_add(std::size_t a, std::size_t b) {
 
 void check_thread_count(int threads) {
   const std::string bound = "expected an integer between 0 and " + std::to_string(kMaxThreads) +
-                            " (0 = all cores)";
+                            " (0 = the experiment's train.threads)";
   if (threads < 0 || threads > kMaxThreads)
     throw ConfigError("--threads: " + bound + ", got " + std::to_string(threads));
   if (threads > 0) return;

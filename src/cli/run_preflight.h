@@ -12,7 +12,8 @@
 
 namespace poslab::cli {
 
-// --threads N: 0 (all cores) to kMaxThreads. Also OMP_NUM_THREADS when --threads is 0,
+// --threads N: 0 (the experiment's train.threads) to kMaxThreads. Also OMP_NUM_THREADS when
+// --threads is 0 (train.threads auto follows it),
 // since libgomp crashes creating an absurd number of threads.
 void check_thread_count(int threads);
 

@@ -20,7 +20,6 @@
 #include <memory>
 #include <set>
 #include <sys/wait.h>
-#include <thread>
 
 #include "cli/child_processes.h"
 #include "cli/commands.h"
@@ -32,6 +31,7 @@
 #include "io/file_lock.h"
 #include "io/file_name.h"
 #include "io/temp_files.h"
+#include "sys/cpu_budget.h"
 #include "train/checkpoint.h"
 #include "train/run.h"
 
@@ -117,10 +117,10 @@ std::vector<Job> expand(const std::string& experiment, const std::vector<std::st
       suffix += "__" + encode_file_name_component(axes[a].label) + "-" + encode_file_name_component(value);
       values += (a ? ", " : " with ") + axes[a].key + "=" + value;
     }
-    // The child adds its --threads last (run_command); so does this, so that the resolved
-    // configuration here is the one its results file will hold.
+    // The child adds its --threads (if any) last (run_command); so does this, so that the
+    // resolved configuration here is the one its results file will hold.
     std::vector<std::string> child_overrides = sets;
-    child_overrides.push_back("train.threads=" + std::to_string(threads));
+    if (threads > 0) child_overrides.push_back("train.threads=" + std::to_string(threads));
     for (const auto& spec : load_experiment(experiment, child_overrides)) {
       prepare_run(spec);
       const std::string dir = out_dir.empty() ? spec.output.dir : out_dir;
@@ -195,10 +195,15 @@ std::string describe_exit(int status) {
 }
 
 std::vector<std::string> child_command(const std::string& self, const std::string& experiment,
-                                       const Job& job, int threads) {
+                                       const Job& job, const SweepThreads& threads) {
   std::vector<std::string> argv = {self, "run", experiment, "--only", job.run, "--suffix",
-                                   job.suffix, "--out", fs::path(job.results).parent_path().string(),
-                                   "--threads", std::to_string(threads), "--resume"};
+                                   job.suffix, "--out", fs::path(job.results).parent_path().string()};
+  if (threads.fixed > 0) {
+    argv.insert(argv.end(), {"--threads", std::to_string(threads.fixed)});
+  } else {
+    argv.insert(argv.end(), {"--max-threads", std::to_string(threads.share)});
+  }
+  argv.push_back("--resume");
   for (const auto& s : job.sets) {
     argv.push_back("--set");
     argv.push_back(s);
@@ -255,7 +260,9 @@ int sweep(const std::vector<std::string>& args, dist::Communicator& world,
   options.add_options()
       ("experiment", po::value(&experiment)->required(), "experiment YAML file with a grid:")
       ("jobs", po::value(&jobs)->default_value(1), "runs in parallel (separate processes)")
-      ("threads", po::value(&threads)->default_value(0), "OpenMP threads per run (0 = cores / jobs)")
+      ("threads", po::value(&threads)->default_value(0),
+       "OpenMP threads per run, written into each run's train.threads (0 = keep the experiment's: "
+       "auto chooses at most usable cores / jobs)")
       ("set", po::value(&cli_sets)->composing(), "override a key for every run")
       ("out", po::value(&out_dir), "results folder (default: output.dir of the experiment)")
       ("dry-run", po::bool_switch(&dry_run), "list the runs and whether they are done, run nothing");
@@ -267,9 +274,12 @@ int sweep(const std::vector<std::string>& args, dist::Communicator& world,
     return 0;
   if (jobs < 1 || jobs > kMaxJobs)
     throw ConfigError("poslab sweep: --jobs: expected an integer from 1 to " + std::to_string(kMaxJobs));
-  // The machine's cores shared by the runs of every rank on it.
-  if (threads <= 0)
-    threads = std::max(1, int(std::thread::hardware_concurrency()) / (jobs * world.local_size()));
+  if (threads < 0 || threads > kMaxThreads)
+    throw ConfigError("poslab sweep: --threads: expected an integer between 0 and " +
+                      std::to_string(kMaxThreads) + ", got " + std::to_string(threads));
+  // The cores this process may use, shared by the runs of every rank on the machine: each
+  // child's train.threads auto chooses at most its share (sys/cpu_budget.h).
+  const SweepThreads child_threads{threads, thread_share(system_usable_cpus(), jobs, world.local_size())};
 
   const auto base = load_experiment(experiment, cli_sets);
   const auto axes = read_grid(base.front().root.child("grid"));
@@ -308,7 +318,10 @@ int sweep(const std::vector<std::string>& args, dist::Communicator& world,
   std::cerr << "[sweep] " << all.size() << " runs, " << todo.size() << " to do"
             << (stale ? " (" + plural(stale, "stale result", "stale results") + " to re-run)" : "")
             << ", " << jobs << " at a time" << (world.size() > 1 ? " on each of " + std::to_string(world.size()) + " MPI ranks" : "")
-            << ", " << threads << " threads each\n";
+            << ", " << (threads > 0 ? std::to_string(threads) + " threads each"
+                                     : "train.threads as configured (auto: at most " +
+                                           std::to_string(child_threads.share) + " each)")
+            << "\n";
   if (dry_run) {
     for (const auto& job : todo) std::cout << job.results << "\n";
     return 0;
@@ -326,7 +339,7 @@ int sweep(const std::vector<std::string>& args, dist::Communicator& world,
       if (const int n = remove_stale_temp_files(folder); n > 0)
         std::cerr << "[sweep] removed " << n << " temporary file(s) of interrupted runs from " << folder << "\n";
     std::vector<std::vector<std::string>> commands;
-    for (const auto& job : todo) commands.push_back(child_command(self, experiment, job, threads));
+    for (const auto& job : todo) commands.push_back(child_command(self, experiment, job, child_threads));
     stop_signal = hand_out_sweep_runs(world, release_workers, todo, commands, std::size_t(jobs), tally);
   } else {
     const std::size_t parallel = std::max<std::size_t>(1, std::min<std::size_t>(std::size_t(jobs), todo.size()));
@@ -336,7 +349,7 @@ int sweep(const std::vector<std::string>& args, dist::Communicator& world,
     while (true) {
       while (!children.stop_signal() && next < todo.size() && running.size() < parallel) {
         const Job& job = todo[next++];
-        running[children.start(child_command(self, experiment, job, threads), job.log)] = &job;
+        running[children.start(child_command(self, experiment, job, child_threads), job.log)] = &job;
         std::cerr << "[sweep] started " << job.run << job.suffix << " (log " << job.log << ")\n";
       }
       if (running.empty()) break;

@@ -16,10 +16,20 @@ struct Job {
   bool stale = false;             // replaces results of another configuration
 };
 
+// The threads of each child: `fixed` > 0 (sweep --threads N) is written into every run's
+// train.threads (--threads N: part of the configuration, like any --set); otherwise the
+// child keeps the experiment's train.threads and `share` — usable cores / (jobs · ranks on
+// the machine), sys/cpu_budget.h thread_share — caps what auto chooses (--max-threads,
+// not part of the configuration, so the same results are found again whatever --jobs).
+struct SweepThreads {
+  int fixed = 0;
+  int share = 1;
+};
+
 // The `poslab run` command line of a job's child (argv[0] = this binary). --resume: a run
 // interrupted earlier (SIGINT/SIGTERM wrote its checkpoint) continues where it stopped.
 std::vector<std::string> child_command(const std::string& self, const std::string& experiment,
-                                       const Job& job, int threads);
+                                       const Job& job, const SweepThreads& threads);
 
 // How a child ended, judged by its results file: the exit code alone does not decide (the
 // file must be there, finished, of this configuration; a diverged run may exit 1 and still

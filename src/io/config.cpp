@@ -816,8 +816,9 @@ std::vector<OptionSpec> train_options() {
           {"eps", Type::Float, text_of(d.eps), "AdamW epsilon (> 0)", 0},
           {"grad_clip", Type::Float, text_of(d.grad_clip), "global gradient-norm clip (0 = off)", 0},
           {"log_every", Type::Int, text_of(d.log_every), "steps between log lines", 1, kMaxSteps},
-          {"threads", Type::Int, text_of(d.threads), "OpenMP threads (0 = default)", 0,
-           kMaxThreads},
+          {"threads", Type::String, "auto",
+           "OpenMP threads: auto (from the work per step and the CPUs this process may use; "
+           "0 means the same) or a count"},
           {"on_nonfinite", Type::String, d.on_nonfinite,
            "a non-finite loss or gradient: stop the run (diverged) or skip that step's update",
            -kInf, kInf, {"stop", "skip_step"}}};
@@ -872,6 +873,16 @@ ModelSpec parse_model(const ConfigNode& node) {
   return m;
 }
 
+// train.threads: "auto" or an integer 0..kMaxThreads, 0 being auto (TrainSpec::threads).
+int parse_thread_count(const ConfigNode& where, const std::string& text) {
+  if (text == "auto") return 0;
+  const std::optional<long long> count = is_quoted(where.yaml()) ? std::nullopt : parse_integer(text);
+  if (!count || *count < 0 || *count > kMaxThreads)
+    where.fail("expected auto or an integer between 0 and " + std::to_string(kMaxThreads) +
+               " (0 = auto), got " + describe_got(where.yaml()));
+  return int(*count);
+}
+
 TrainSpec parse_train(const ConfigNode& node) {
   const Options o = parse_options(node, train_options(), {});
   TrainSpec t;
@@ -892,7 +903,7 @@ TrainSpec parse_train(const ConfigNode& node) {
   t.eps = o.get_float("eps");
   t.grad_clip = o.get_float("grad_clip");
   t.log_every = o.get_int("log_every");
-  t.threads = o.get_int("threads");
+  t.threads = parse_thread_count(o.node("threads"), o.get_string("threads"));
   t.on_nonfinite = o.get_string("on_nonfinite");
   require_positive(o, "lr");
   require_positive(o, "eps");

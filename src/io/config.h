@@ -170,7 +170,9 @@ struct TrainSpec {
   double eps = 1e-8;
   double grad_clip = 1.0;  // 0 = off
   int log_every = 50;
-  int threads = 0;  // 0 = OpenMP default
+  // 0 = auto (`threads: auto`, the default): chosen per run from the work per step and the
+  // CPUs this process may use (sys/cpu_budget.h, train/run.cpp); > 0: exactly that many.
+  int threads = 0;
   std::string on_nonfinite = "stop";  // stop | skip_step: what a NaN/inf loss or gradient does
 };
 

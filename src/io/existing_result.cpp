@@ -31,9 +31,18 @@ std::string describe(const std::string& where, const YAML::Node& stored, const Y
          " in the file, " + brief(requested) + " requested";
 }
 
+// train.threads auto (or 0, its synonym) asks for "whatever count this machine gives", so
+// a result made with any count is a result of that configuration; the count used is in
+// the file's `threads` attribute. A count asked for explicitly must match (it changes bits).
+bool any_thread_count(const std::string& where, const YAML::Node& requested) {
+  return where == "train.threads" && requested.IsScalar() &&
+         (requested.Scalar() == "auto" || requested.Scalar() == "0");
+}
+
 // Depth-first, in the requested document's key order, so the message names the most
 // specific key that changed.
 std::string difference(const YAML::Node& stored, const YAML::Node& requested, const std::string& where) {
+  if (any_thread_count(where, requested) && stored.IsDefined()) return "";
   if (stored.Type() != requested.Type()) return describe(where, stored, requested);
   switch (requested.Type()) {
     case YAML::NodeType::Map: {

@@ -7,7 +7,9 @@
 // schema_version this build reads), finished (root attribute status = "complete" or
 // "diverged"; absent means complete) and made from the same resolved configuration: its
 // /config equals the requested resolved YAML, compared as YAML trees, so formatting and
-// key order do not matter but every value does (train.threads included: it changes bits).
+// key order do not matter but every value does (train.threads included: it changes bits),
+// except that a requested train.threads of auto (or 0) accepts a result made with any
+// thread count: auto means the count this machine gives, recorded in the file.
 #include <string>
 
 namespace poslab {

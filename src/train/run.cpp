@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -13,10 +14,12 @@
 #include "dist/world.h"
 #include "encoders/encoder.h"
 #include "encoders/randomized_positions.h"
+#include "sys/cpu_budget.h"
 #include "train/adamw.h"
 #include "train/batch_gradient.h"
 #include "train/checkpoint.h"
 #include "train/metrics.h"
+#include "train/thread_choice.h"
 #include "train/train_step.h"
 
 namespace poslab::inline POSLAB_REAL_NAMESPACE {
@@ -265,13 +268,16 @@ RunRecord train_and_evaluate(PreparedRun& run, const TrainOptions& options) {
   const TrainSpec& ts = spec.train;
   dist::Communicator& comm = options.comm ? *options.comm : dist::world();
   int threads = ts.threads;
-  if (threads == 0 && comm.size() > 1) {
+  if (threads == 0) {  // auto: train/thread_choice.h
+    const double flops = run_step_flops(run.model->config(), ts, comm.size(),
+                                        run.task->sequence_length(run.task->max_train_length()));
+    threads = auto_threads(flops, system_usable_cpus(), comm.local_size(), options.max_threads,
+                           std::getenv("OMP_NUM_THREADS"));
     // The ranks on a machine share its cores; rank 0's count for all (thread counts change
     // the rounding, and the ranks must compute alike).
-    threads = std::max(1, omp_get_num_procs() / comm.local_size());
-    comm.broadcast(&threads, sizeof threads, 0);
+    if (comm.size() > 1) comm.broadcast(&threads, sizeof threads, 0);
   }
-  if (threads > 0) omp_set_num_threads(threads);
+  omp_set_num_threads(threads);
 
   RunRecord record;
   record.experiment_name = spec.experiment_name;

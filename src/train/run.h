@@ -54,6 +54,10 @@ struct TrainOptions {
   // Rank 0 alone writes checkpoints and runs the probes; every rank returns the record,
   // complete only on rank 0 (the caller writes it there).
   dist::Communicator* comm = nullptr;
+  // train.threads auto uses at most this many threads (0 = no cap beyond the CPUs this
+  // process may use): `poslab run --max-threads`, which `poslab sweep --jobs N` sets to
+  // each child's share of the cores. Not part of the configuration.
+  int max_threads = 0;
 };
 
 // Thrown when training stopped on a signal after writing its checkpoint.
