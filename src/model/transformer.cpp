@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/kernels/kernels.h"
+#include "model/attention_products.h"
 
 namespace poslab {
 
@@ -195,20 +196,22 @@ void Transformer::attention_forward(int layer, LayerActs& a) {
 
   const Real scale = Real(1) / std::sqrt(Real(d.dh));
   const std::size_t qk_block = std::size_t(d.T) * d.dh, s_block = std::size_t(d.T) * d.T;
+  // Each (b, h) is computed whole by one thread, so a dynamic schedule (a free core takes
+  // more of them) does not change any number. Causal: only the visible keys' blocks
+  // (attention_products.h); softmax writes the exact zeros of the masked entries.
   // logits z = q kᵀ / sqrt(dh), per (b, h)
-#pragma omp parallel for schedule(static)
-  for (int bh = 0; bh < d.B * d.H; ++bh) {
-    CMapR q(a.q.data() + bh * qk_block, d.T, d.dh), k(a.k.data() + bh * qk_block, d.T, d.dh);
-    MapR(a.probs.data() + bh * s_block, d.T, d.T).noalias() = (q * k.transpose()) * scale;
-  }
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int bh = 0; bh < d.B * d.H; ++bh)
+    attention_scores(a.probs.data() + bh * s_block, a.q.data() + bh * qk_block,
+                     a.k.data() + bh * qk_block, d.T, d.dh, d.causal, scale);
   if (encoder_->has_score_bias())
     encoder_->score_bias_forward(layer, a.q.data(), a.k.data(), a.probs.data(), d);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 1)
   for (int bh = 0; bh < d.B * d.H; ++bh) {
     Real* s = a.probs.data() + bh * s_block;
     softmax_rows_forward(s, d.T, d.causal);
-    CMapR probs(s, d.T, d.T), v(a.v.data() + bh * qk_block, d.T, d.dh);
-    MapR(a.heads_out.data() + bh * qk_block, d.T, d.dh).noalias() = probs * v;
+    attention_values(a.heads_out.data() + bh * qk_block, s, a.v.data() + bh * qk_block, d.T,
+                     d.dh, d.causal);
   }
   if (encoder_->has_value_bias())
     encoder_->value_bias_forward(layer, a.probs.data(), a.heads_out.data(), d);
@@ -356,26 +359,25 @@ void Transformer::attention_backward(int layer, LayerActs& a, Real* dln1) {
         for (int c = 0; c < d.dh; ++c) dst[c] = src[c];
       }
   // out = probs · v  ->  dprobs = dout · vᵀ,  dv = probsᵀ · dout
-#pragma omp parallel for schedule(static)
-  for (int bh = 0; bh < d.B * d.H; ++bh) {
-    CMapR dout(dheads_.data() + bh * qk_block, d.T, d.dh), v(a.v.data() + bh * qk_block, d.T, d.dh),
-        probs(a.probs.data() + bh * s_block, d.T, d.T);
-    MapR(dprobs_.data() + bh * s_block, d.T, d.T).noalias() = dout * v.transpose();
-    MapR(dv_.data() + bh * qk_block, d.T, d.dh).noalias() = probs.transpose() * dout;
-  }
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int bh = 0; bh < d.B * d.H; ++bh)
+    attention_values_backward(dprobs_.data() + bh * s_block, dv_.data() + bh * qk_block,
+                              a.probs.data() + bh * s_block, dheads_.data() + bh * qk_block,
+                              a.v.data() + bh * qk_block, d.T, d.dh, d.causal);
   if (encoder_->has_value_bias())
     encoder_->value_bias_backward(layer, a.probs.data(), dheads_.data(), dprobs_.data(), d);
   // softmax backward (in place: dprobs_ becomes dlogits), then z = q kᵀ · scale.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 1)
   for (int bh = 0; bh < d.B * d.H; ++bh) {
     Real* ds = dprobs_.data() + bh * s_block;
     // softmax_rows_backward reads dp and writes ds; they may alias row by row because each
-    // row's dot product is taken before the row is written.
+    // row's dot product is taken before the row is written. Entries right of a row block's
+    // visible keys were not written by the products above: the softmax reads only j <= i
+    // and writes the zeros there.
     softmax_rows_backward(ds, a.probs.data() + bh * s_block, ds, d.T, d.causal);
-    CMapR dz(ds, d.T, d.T), q(a.q.data() + bh * qk_block, d.T, d.dh),
-        k(a.k.data() + bh * qk_block, d.T, d.dh);
-    MapR(dq_.data() + bh * qk_block, d.T, d.dh).noalias() = (dz * k) * scale;
-    MapR(dk_.data() + bh * qk_block, d.T, d.dh).noalias() = (dz.transpose() * q) * scale;
+    attention_scores_backward(dq_.data() + bh * qk_block, dk_.data() + bh * qk_block, ds,
+                              a.q.data() + bh * qk_block, a.k.data() + bh * qk_block, d.T,
+                              d.dh, d.causal, scale);
   }
   if (encoder_->has_score_bias())
     encoder_->score_bias_backward(layer, a.q.data(), a.k.data(), dprobs_.data(), dq_.data(),

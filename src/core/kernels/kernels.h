@@ -2,7 +2,8 @@
 // Forward/backward pairs over flat row-major buffers, in the style of llm.c: plain
 // functions, explicit shapes, no hidden state. Backward functions ACCUMULATE (+=) into
 // every gradient they write, so a tensor used twice (tied embeddings, residuals) simply
-// receives both contributions. Matrix products go through Eigen's GEMM.
+// receives both contributions. Matrix products go through gemm() (core/kernels/gemm.h):
+// OpenBLAS in the float build when configured with it, Eigen otherwise.
 #include <cstdint>
 
 #include "core/real.h"
