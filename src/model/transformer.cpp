@@ -1,5 +1,6 @@
 #include "model/transformer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -14,33 +15,33 @@ using namespace kernels;
 namespace {
 
 // Copies the q, k and v thirds of qkv [B*T, 3D] into head-split buffers [B, H, T, dh].
+// Pure copies: any schedule gives the same result; dynamic lets a free core take more.
+// Per token: reads its qkv row once (3D contiguous) and writes 3H runs of dh.
 void split_heads(const Real* qkv, Real* q, Real* k, Real* v, int B, int T, int H, int dh) {
   const int D = H * dh;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int b = 0; b < B; ++b)
-    for (int h = 0; h < H; ++h)
-      for (int t = 0; t < T; ++t) {
-        const Real* row = qkv + (std::size_t(b) * T + t) * 3 * D + h * dh;
-        const std::size_t o = ((std::size_t(b) * H + h) * T + t) * dh;
-        for (int c = 0; c < dh; ++c) {
-          q[o + c] = row[c];
-          k[o + c] = row[D + c];
-          v[o + c] = row[2 * D + c];
-        }
-      }
+#pragma omp parallel for schedule(dynamic, 64)
+  for (long n = 0; n < long(B) * T; ++n) {
+    const long b = n / T, t = n % T;
+    const Real* row = qkv + std::size_t(n) * 3 * D;
+    for (int h = 0; h < H; ++h) {
+      const std::size_t o = ((std::size_t(b) * H + h) * T + t) * dh;
+      std::copy_n(row + h * dh, dh, q + o);
+      std::copy_n(row + D + h * dh, dh, k + o);
+      std::copy_n(row + 2 * D + h * dh, dh, v + o);
+    }
+  }
 }
 
 // [B, H, T, dh] -> [B*T, D] (columns h*dh .. h*dh+dh-1), written into `out` with row
 // stride `stride` and column offset already applied by the caller.
 void merge_heads(const Real* heads, Real* out, int stride, int B, int T, int H, int dh) {
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int b = 0; b < B; ++b)
-    for (int t = 0; t < T; ++t)
-      for (int h = 0; h < H; ++h) {
-        const Real* src = heads + ((std::size_t(b) * H + h) * T + t) * dh;
-        Real* dst = out + (std::size_t(b) * T + t) * stride + h * dh;
-        for (int c = 0; c < dh; ++c) dst[c] = src[c];
-      }
+#pragma omp parallel for schedule(dynamic, 64)
+  for (long n = 0; n < long(B) * T; ++n) {
+    const long b = n / T, t = n % T;
+    Real* dst = out + std::size_t(n) * stride;
+    for (int h = 0; h < H; ++h)
+      std::copy_n(heads + ((std::size_t(b) * H + h) * T + t) * dh, dh, dst + h * dh);
+  }
 }
 
 }  // namespace
@@ -350,14 +351,13 @@ void Transformer::attention_backward(int layer, LayerActs& a, Real* dln1) {
   const std::size_t qk_block = std::size_t(d.T) * d.dh, s_block = std::size_t(d.T) * d.T;
 
   // datt_ [N, D] -> per-head dout [B, H, T, dh]
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int b = 0; b < d.B; ++b)
+#pragma omp parallel for schedule(dynamic, 64)
+  for (long n = 0; n < long(N); ++n) {
+    const long b = n / d.T, t = n % d.T;
     for (int h = 0; h < d.H; ++h)
-      for (int t = 0; t < d.T; ++t) {
-        const Real* src = datt_.data() + (std::size_t(b) * d.T + t) * D + h * d.dh;
-        Real* dst = dheads_.data() + ((std::size_t(b) * d.H + h) * d.T + t) * d.dh;
-        for (int c = 0; c < d.dh; ++c) dst[c] = src[c];
-      }
+      std::copy_n(datt_.data() + std::size_t(n) * D + h * d.dh, d.dh,
+                  dheads_.data() + ((std::size_t(b) * d.H + h) * d.T + t) * d.dh);
+  }
   // out = probs · v  ->  dprobs = dout · vᵀ,  dv = probsᵀ · dout
 #pragma omp parallel for schedule(dynamic, 1)
   for (int bh = 0; bh < d.B * d.H; ++bh)
