@@ -304,10 +304,11 @@ void Transformer::backward(const std::int32_t* targets, const std::uint8_t* mask
   cross_entropy_backward(dlogits_.data(), logits_.data(), targets, mask, N, V, scored_tokens);
 
   // logits = lnf · headᵀ
-  std::fill(dtmp_.begin(), dtmp_.end(), Real(0));
+  // The d(input) buffers below are written, not accumulated (accumulate_dx = false): each
+  // receives a single contribution, so no zero-fill pass is needed first.
   const ParameterSet::Handle head = head_ >= 0 ? head_ : tok_emb_;
   linear_backward(dtmp_.data(), params_.grad(head), nullptr, dlogits_.data(), lnf_.data(),
-                  params_.value(head), N, D, V);
+                  params_.value(head), N, D, V, /*accumulate_dx=*/false);
   std::fill(dx_.begin(), dx_.end(), Real(0));
   layernorm_backward(dx_.data(), params_.grad(lnf_w_), params_.grad(lnf_b_), dtmp_.data(),
                      x_final_.data(), lnf_mean_.data(), lnf_rstd_.data(), params_.value(lnf_w_),
@@ -318,23 +319,19 @@ void Transformer::backward(const std::int32_t* targets, const std::uint8_t* mask
     LayerActs& a = acts_[l];
     const LayerHandles& p = layer_params_[l];
     // MLP branch: x_out = x_mid + fc2(gelu(fc1(ln2(x_mid))))
-    std::fill(dfc_.begin(), dfc_.end(), Real(0));
     linear_backward(dfc_.data(), params_.grad(p.fc2_w), params_.grad(p.fc2_b), dx_.data(),
-                    a.gelu.data(), params_.value(p.fc2_w), N, F, D);
+                    a.gelu.data(), params_.value(p.fc2_w), N, F, D, false);
     // dfc1 = dgelu ⊙ gelu'(fc1)
     gelu_backward(dfc1_.data(), dfc_.data(), a.fc1.data(), dfc1_.size(), /*accumulate=*/false);
-    std::fill(dtmp_.begin(), dtmp_.end(), Real(0));
     linear_backward(dtmp_.data(), params_.grad(p.fc1_w), params_.grad(p.fc1_b), dfc1_.data(),
-                    a.ln2.data(), params_.value(p.fc1_w), N, D, F);
+                    a.ln2.data(), params_.value(p.fc1_w), N, D, F, false);
     layernorm_backward(dx_.data(), params_.grad(p.ln2_w), params_.grad(p.ln2_b), dtmp_.data(),
                        a.x_mid.data(), a.ln2_mean.data(), a.ln2_rstd.data(),
                        params_.value(p.ln2_w), N, D);
     // Attention branch: x_mid = x_in + out(att(ln1(x_in)))
-    std::fill(datt_.begin(), datt_.end(), Real(0));
     linear_backward(datt_.data(), params_.grad(p.out_w), params_.grad(p.out_b), dx_.data(),
-                    a.att.data(), params_.value(p.out_w), N, D, D);
-    std::fill(dtmp_.begin(), dtmp_.end(), Real(0));
-    attention_backward(l, a, dtmp_.data());
+                    a.att.data(), params_.value(p.out_w), N, D, D, false);
+    attention_backward(l, a, dtmp_.data());  // writes dtmp_
     layernorm_backward(dx_.data(), params_.grad(p.ln1_w), params_.grad(p.ln1_b), dtmp_.data(),
                        a.x_in.data(), a.ln1_mean.data(), a.ln1_rstd.data(),
                        params_.value(p.ln1_w), N, D);
@@ -386,8 +383,9 @@ void Transformer::attention_backward(int layer, LayerActs& a, Real* dln1) {
   merge_heads(dq_.data(), dqkv_.data(), 3 * D, d.B, d.T, d.H, d.dh);
   merge_heads(dk_.data(), dqkv_.data() + D, 3 * D, d.B, d.T, d.H, d.dh);
   merge_heads(dv_.data(), dqkv_.data() + 2 * D, 3 * D, d.B, d.T, d.H, d.dh);
+  // dln1 = dqkv · W_qkv (written: the attention branch's only contribution to it)
   linear_backward(dln1, params_.grad(p.qkv_w), params_.grad(p.qkv_b), dqkv_.data(),
-                  a.ln1.data(), params_.value(p.qkv_w), N, D, 3 * D);
+                  a.ln1.data(), params_.value(p.qkv_w), N, D, 3 * D, false);
 }
 
 const Real* Transformer::hidden_state(int layer) const {

@@ -29,9 +29,9 @@ void linear_forward(Real* y, const Real* x, const Real* w, const Real* b, int N,
 }
 
 void linear_backward(Real* dx, Real* dw, Real* db, const Real* dy, const Real* x, const Real* w,
-                     int N, int I, int O) {
+                     int N, int I, int O, bool accumulate_dx) {
   // dx [N, I] += dY [N, O] · W [O, I];  dw [O, I] += dYᵀ · X [N, I]
-  if (dx) gemm(false, false, N, I, O, Real(1), dy, O, w, I, Real(1), dx, I);
+  if (dx) gemm(false, false, N, I, O, Real(1), dy, O, w, I, Real(accumulate_dx), dx, I);
   gemm(true, false, O, I, N, Real(1), dy, O, x, I, Real(1), dw, I);
   if (db) {
     // Column sums of dY, deterministic for any thread count.
