@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake pkg-config libeigen3-dev libyaml-cpp-dev libhdf5-dev
           libboost-program-options-dev libgtest-dev libopenmpi-dev openmpi-bin
           python3 python3-numpy python3-h5py python3-matplotlib python3-sklearn fortunes
-          python3-pandas python3-yaml chromium)  # pandas loader; report page's browser test
+          python3-pandas python3-yaml chromium  # pandas loader; report page's browser test
+          libopenblas-openmp-dev)  # float GEMMs (POSLAB_BLAS): the OpenMP flavour, see CMakeLists.txt
 if [[ "${1:-}" == "--python" ]]; then packages+=(python3-torch libopenblas0-pthread); fi
 
 missing=()

@@ -8,7 +8,8 @@
 //   step    = 3 · forward                         forward + backward
 // with N = B·T tokens, L layers, D = d_model, F = d_ff, V = vocabulary. Element-wise work
 // (norms, GELU, softmax, encoders, the optimizer) is not counted, and the causal half of
-// each attention block is counted as computed.
+// each attention block is counted as computed, although training skips most of it
+// (model/attention_products.h): the formula stays the one PyTorch's twin is measured by.
 #include "model/transformer.h"
 #include "core/real.h"  // POSLAB_REAL_NAMESPACE
 

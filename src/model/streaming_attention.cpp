@@ -5,60 +5,16 @@
 #include <limits>
 #include <stdexcept>
 
+#include "core/kernels/row_reduce.h"
+#include "model/attention_blocks.h"
 
 namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 namespace {
 
+using kernels::exp_shifted_sum;
+using kernels::max_of;
 using StridedMap = Eigen::Map<MatR, 0, Eigen::OuterStride<>>;
-
-// max of x[0..n), n >= 1 (exact in any order).
-inline Real max_of(const Real* x, int n) {
-  using namespace Eigen::internal;
-  using Packet = typename packet_traits<Real>::type;
-  constexpr int W = packet_traits<Real>::size;
-  int i = 0;
-  Real m = x[0];
-  if (n >= W) {
-    Packet p = ploadu<Packet>(x);
-    for (i = W; i + W <= n; i += W) p = pmax(p, ploadu<Packet>(x + i));
-    m = predux_max(p);
-  }
-  for (; i < n; ++i) m = std::max(m, x[i]);
-  return m;
-}
-
-// x[j] = exp(x[j] - m) for j < n; returns Σ_j x[j]. One pass (the softmax's hot loop), with
-// packets loaded from x[0] and summed in a fixed order, so the result depends on n only,
-// never on x's address (as row_sum in core/kernels/row_reduce.h).
-inline Real exp_shifted_sum(Real* x, int n, Real m) {
-  using namespace Eigen::internal;
-  using Packet = typename packet_traits<Real>::type;
-  constexpr int W = packet_traits<Real>::size;
-  const Packet shift = pset1<Packet>(m);
-  Packet a = pzero(shift), b = pzero(shift);
-  int i = 0;
-  for (; i + 2 * W <= n; i += 2 * W) {
-    const Packet ea = pexp(psub(ploadu<Packet>(x + i), shift));
-    const Packet eb = pexp(psub(ploadu<Packet>(x + i + W), shift));
-    pstoreu(x + i, ea);
-    pstoreu(x + i + W, eb);
-    a = padd(a, ea);
-    b = padd(b, eb);
-  }
-  if (i + W <= n) {
-    const Packet ea = pexp(psub(ploadu<Packet>(x + i), shift));
-    pstoreu(x + i, ea);
-    a = padd(a, ea);
-    i += W;
-  }
-  Real total = predux(padd(a, b));
-  for (; i < n; ++i) {
-    x[i] = std::exp(x[i] - m);
-    total += x[i];
-  }
-  return total;
-}
 
 // Per-thread workspace, allocated once per call and reused for every query block.
 struct Workspace {
@@ -83,7 +39,7 @@ void query_block(Real* out, const Real* v, AttnTile tile, const AttentionTiles& 
   const Real scale = Real(1) / std::sqrt(Real(dh));
   const Real minus_inf = -std::numeric_limits<Real>::infinity();
   // Causal: keys [0, i1) (later tiles lie above the diagonal); bidirectional: all keys.
-  const int key_end = tile.causal ? tile.i1 : tile.T;
+  const int key_end = visible_keys(tile.i1, tile.T, tile.causal);
 
   std::fill(ws.state.begin(), ws.state.end(), Real(0));
   tile.j0 = 0;

@@ -1,10 +1,12 @@
 #include "model/transformer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
 #include "core/kernels/kernels.h"
+#include "model/attention_products.h"
 
 namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
@@ -13,33 +15,33 @@ using namespace kernels;
 namespace {
 
 // Copies the q, k and v thirds of qkv [B*T, 3D] into head-split buffers [B, H, T, dh].
+// Pure copies: any schedule gives the same result; dynamic lets a free core take more.
+// Per token: reads its qkv row once (3D contiguous) and writes 3H runs of dh.
 void split_heads(const Real* qkv, Real* q, Real* k, Real* v, int B, int T, int H, int dh) {
   const int D = H * dh;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int b = 0; b < B; ++b)
-    for (int h = 0; h < H; ++h)
-      for (int t = 0; t < T; ++t) {
-        const Real* row = qkv + (std::size_t(b) * T + t) * 3 * D + h * dh;
-        const std::size_t o = ((std::size_t(b) * H + h) * T + t) * dh;
-        for (int c = 0; c < dh; ++c) {
-          q[o + c] = row[c];
-          k[o + c] = row[D + c];
-          v[o + c] = row[2 * D + c];
-        }
-      }
+#pragma omp parallel for schedule(dynamic, 64)
+  for (long n = 0; n < long(B) * T; ++n) {
+    const long b = n / T, t = n % T;
+    const Real* row = qkv + std::size_t(n) * 3 * D;
+    for (int h = 0; h < H; ++h) {
+      const std::size_t o = ((std::size_t(b) * H + h) * T + t) * dh;
+      std::copy_n(row + h * dh, dh, q + o);
+      std::copy_n(row + D + h * dh, dh, k + o);
+      std::copy_n(row + 2 * D + h * dh, dh, v + o);
+    }
+  }
 }
 
 // [B, H, T, dh] -> [B*T, D] (columns h*dh .. h*dh+dh-1), written into `out` with row
 // stride `stride` and column offset already applied by the caller.
 void merge_heads(const Real* heads, Real* out, int stride, int B, int T, int H, int dh) {
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int b = 0; b < B; ++b)
-    for (int t = 0; t < T; ++t)
-      for (int h = 0; h < H; ++h) {
-        const Real* src = heads + ((std::size_t(b) * H + h) * T + t) * dh;
-        Real* dst = out + (std::size_t(b) * T + t) * stride + h * dh;
-        for (int c = 0; c < dh; ++c) dst[c] = src[c];
-      }
+#pragma omp parallel for schedule(dynamic, 64)
+  for (long n = 0; n < long(B) * T; ++n) {
+    const long b = n / T, t = n % T;
+    Real* dst = out + std::size_t(n) * stride;
+    for (int h = 0; h < H; ++h)
+      std::copy_n(heads + ((std::size_t(b) * H + h) * T + t) * dh, dh, dst + h * dh);
+  }
 }
 
 }  // namespace
@@ -195,20 +197,22 @@ void Transformer::attention_forward(int layer, LayerActs& a) {
 
   const Real scale = Real(1) / std::sqrt(Real(d.dh));
   const std::size_t qk_block = std::size_t(d.T) * d.dh, s_block = std::size_t(d.T) * d.T;
+  // Each (b, h) is computed whole by one thread, so a dynamic schedule (a free core takes
+  // more of them) does not change any number. Causal: only the visible keys' blocks
+  // (attention_products.h); softmax writes the exact zeros of the masked entries.
   // logits z = q kᵀ / sqrt(dh), per (b, h)
-#pragma omp parallel for schedule(static)
-  for (int bh = 0; bh < d.B * d.H; ++bh) {
-    CMapR q(a.q.data() + bh * qk_block, d.T, d.dh), k(a.k.data() + bh * qk_block, d.T, d.dh);
-    MapR(a.probs.data() + bh * s_block, d.T, d.T).noalias() = (q * k.transpose()) * scale;
-  }
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int bh = 0; bh < d.B * d.H; ++bh)
+    attention_scores(a.probs.data() + bh * s_block, a.q.data() + bh * qk_block,
+                     a.k.data() + bh * qk_block, d.T, d.dh, d.causal, scale);
   if (encoder_->has_score_bias())
     encoder_->score_bias_forward(layer, a.q.data(), a.k.data(), a.probs.data(), d);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 1)
   for (int bh = 0; bh < d.B * d.H; ++bh) {
     Real* s = a.probs.data() + bh * s_block;
     softmax_rows_forward(s, d.T, d.causal);
-    CMapR probs(s, d.T, d.T), v(a.v.data() + bh * qk_block, d.T, d.dh);
-    MapR(a.heads_out.data() + bh * qk_block, d.T, d.dh).noalias() = probs * v;
+    attention_values(a.heads_out.data() + bh * qk_block, s, a.v.data() + bh * qk_block, d.T,
+                     d.dh, d.causal);
   }
   if (encoder_->has_value_bias())
     encoder_->value_bias_forward(layer, a.probs.data(), a.heads_out.data(), d);
@@ -300,10 +304,11 @@ void Transformer::backward(const std::int32_t* targets, const std::uint8_t* mask
   cross_entropy_backward(dlogits_.data(), logits_.data(), targets, mask, N, V, scored_tokens);
 
   // logits = lnf · headᵀ
-  std::fill(dtmp_.begin(), dtmp_.end(), Real(0));
+  // The d(input) buffers below are written, not accumulated (accumulate_dx = false): each
+  // receives a single contribution, so no zero-fill pass is needed first.
   const ParameterSet::Handle head = head_ >= 0 ? head_ : tok_emb_;
   linear_backward(dtmp_.data(), params_.grad(head), nullptr, dlogits_.data(), lnf_.data(),
-                  params_.value(head), N, D, V);
+                  params_.value(head), N, D, V, /*accumulate_dx=*/false);
   std::fill(dx_.begin(), dx_.end(), Real(0));
   layernorm_backward(dx_.data(), params_.grad(lnf_w_), params_.grad(lnf_b_), dtmp_.data(),
                      x_final_.data(), lnf_mean_.data(), lnf_rstd_.data(), params_.value(lnf_w_),
@@ -314,23 +319,19 @@ void Transformer::backward(const std::int32_t* targets, const std::uint8_t* mask
     LayerActs& a = acts_[l];
     const LayerHandles& p = layer_params_[l];
     // MLP branch: x_out = x_mid + fc2(gelu(fc1(ln2(x_mid))))
-    std::fill(dfc_.begin(), dfc_.end(), Real(0));
     linear_backward(dfc_.data(), params_.grad(p.fc2_w), params_.grad(p.fc2_b), dx_.data(),
-                    a.gelu.data(), params_.value(p.fc2_w), N, F, D);
+                    a.gelu.data(), params_.value(p.fc2_w), N, F, D, false);
     // dfc1 = dgelu ⊙ gelu'(fc1)
     gelu_backward(dfc1_.data(), dfc_.data(), a.fc1.data(), dfc1_.size(), /*accumulate=*/false);
-    std::fill(dtmp_.begin(), dtmp_.end(), Real(0));
     linear_backward(dtmp_.data(), params_.grad(p.fc1_w), params_.grad(p.fc1_b), dfc1_.data(),
-                    a.ln2.data(), params_.value(p.fc1_w), N, D, F);
+                    a.ln2.data(), params_.value(p.fc1_w), N, D, F, false);
     layernorm_backward(dx_.data(), params_.grad(p.ln2_w), params_.grad(p.ln2_b), dtmp_.data(),
                        a.x_mid.data(), a.ln2_mean.data(), a.ln2_rstd.data(),
                        params_.value(p.ln2_w), N, D);
     // Attention branch: x_mid = x_in + out(att(ln1(x_in)))
-    std::fill(datt_.begin(), datt_.end(), Real(0));
     linear_backward(datt_.data(), params_.grad(p.out_w), params_.grad(p.out_b), dx_.data(),
-                    a.att.data(), params_.value(p.out_w), N, D, D);
-    std::fill(dtmp_.begin(), dtmp_.end(), Real(0));
-    attention_backward(l, a, dtmp_.data());
+                    a.att.data(), params_.value(p.out_w), N, D, D, false);
+    attention_backward(l, a, dtmp_.data());  // writes dtmp_
     layernorm_backward(dx_.data(), params_.grad(p.ln1_w), params_.grad(p.ln1_b), dtmp_.data(),
                        a.x_in.data(), a.ln1_mean.data(), a.ln1_rstd.data(),
                        params_.value(p.ln1_w), N, D);
@@ -347,35 +348,33 @@ void Transformer::attention_backward(int layer, LayerActs& a, Real* dln1) {
   const std::size_t qk_block = std::size_t(d.T) * d.dh, s_block = std::size_t(d.T) * d.T;
 
   // datt_ [N, D] -> per-head dout [B, H, T, dh]
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int b = 0; b < d.B; ++b)
+#pragma omp parallel for schedule(dynamic, 64)
+  for (long n = 0; n < long(N); ++n) {
+    const long b = n / d.T, t = n % d.T;
     for (int h = 0; h < d.H; ++h)
-      for (int t = 0; t < d.T; ++t) {
-        const Real* src = datt_.data() + (std::size_t(b) * d.T + t) * D + h * d.dh;
-        Real* dst = dheads_.data() + ((std::size_t(b) * d.H + h) * d.T + t) * d.dh;
-        for (int c = 0; c < d.dh; ++c) dst[c] = src[c];
-      }
-  // out = probs · v  ->  dprobs = dout · vᵀ,  dv = probsᵀ · dout
-#pragma omp parallel for schedule(static)
-  for (int bh = 0; bh < d.B * d.H; ++bh) {
-    CMapR dout(dheads_.data() + bh * qk_block, d.T, d.dh), v(a.v.data() + bh * qk_block, d.T, d.dh),
-        probs(a.probs.data() + bh * s_block, d.T, d.T);
-    MapR(dprobs_.data() + bh * s_block, d.T, d.T).noalias() = dout * v.transpose();
-    MapR(dv_.data() + bh * qk_block, d.T, d.dh).noalias() = probs.transpose() * dout;
+      std::copy_n(datt_.data() + std::size_t(n) * D + h * d.dh, d.dh,
+                  dheads_.data() + ((std::size_t(b) * d.H + h) * d.T + t) * d.dh);
   }
+  // out = probs · v  ->  dprobs = dout · vᵀ,  dv = probsᵀ · dout
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int bh = 0; bh < d.B * d.H; ++bh)
+    attention_values_backward(dprobs_.data() + bh * s_block, dv_.data() + bh * qk_block,
+                              a.probs.data() + bh * s_block, dheads_.data() + bh * qk_block,
+                              a.v.data() + bh * qk_block, d.T, d.dh, d.causal);
   if (encoder_->has_value_bias())
     encoder_->value_bias_backward(layer, a.probs.data(), dheads_.data(), dprobs_.data(), d);
   // softmax backward (in place: dprobs_ becomes dlogits), then z = q kᵀ · scale.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 1)
   for (int bh = 0; bh < d.B * d.H; ++bh) {
     Real* ds = dprobs_.data() + bh * s_block;
     // softmax_rows_backward reads dp and writes ds; they may alias row by row because each
-    // row's dot product is taken before the row is written.
+    // row's dot product is taken before the row is written. Entries right of a row block's
+    // visible keys were not written by the products above: the softmax reads only j <= i
+    // and writes the zeros there.
     softmax_rows_backward(ds, a.probs.data() + bh * s_block, ds, d.T, d.causal);
-    CMapR dz(ds, d.T, d.T), q(a.q.data() + bh * qk_block, d.T, d.dh),
-        k(a.k.data() + bh * qk_block, d.T, d.dh);
-    MapR(dq_.data() + bh * qk_block, d.T, d.dh).noalias() = (dz * k) * scale;
-    MapR(dk_.data() + bh * qk_block, d.T, d.dh).noalias() = (dz.transpose() * q) * scale;
+    attention_scores_backward(dq_.data() + bh * qk_block, dk_.data() + bh * qk_block, ds,
+                              a.q.data() + bh * qk_block, a.k.data() + bh * qk_block, d.T,
+                              d.dh, d.causal, scale);
   }
   if (encoder_->has_score_bias())
     encoder_->score_bias_backward(layer, a.q.data(), a.k.data(), dprobs_.data(), dq_.data(),
@@ -384,8 +383,9 @@ void Transformer::attention_backward(int layer, LayerActs& a, Real* dln1) {
   merge_heads(dq_.data(), dqkv_.data(), 3 * D, d.B, d.T, d.H, d.dh);
   merge_heads(dk_.data(), dqkv_.data() + D, 3 * D, d.B, d.T, d.H, d.dh);
   merge_heads(dv_.data(), dqkv_.data() + 2 * D, 3 * D, d.B, d.T, d.H, d.dh);
+  // dln1 = dqkv · W_qkv (written: the attention branch's only contribution to it)
   linear_backward(dln1, params_.grad(p.qkv_w), params_.grad(p.qkv_b), dqkv_.data(),
-                  a.ln1.data(), params_.value(p.qkv_w), N, D, 3 * D);
+                  a.ln1.data(), params_.value(p.qkv_w), N, D, 3 * D, false);
 }
 
 const Real* Transformer::hidden_state(int layer) const {

@@ -105,6 +105,7 @@ class Transformer {
   //   x_out = x_mid + W2 · GELU(W1 · LN2(x_mid) + b1) + b2     ln [N, D], fc1 and gelu [N, F]
   void mlp_forward(int layer, const Real* x_mid, Real* ln, Real* mean, Real* rstd, Real* fc1,
                    Real* gelu, Real* x_out, int N);
+  // Writes (does not accumulate) dln1 [N, D] = dL/d(LN1 output) of the attention branch.
   void attention_backward(int layer, LayerActs& a, Real* dln1);
   AttnDims attn_dims() const;
 

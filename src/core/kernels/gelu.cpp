@@ -55,10 +55,12 @@ inline void for_each_packet(std::size_t begin, std::size_t end, const float* x, 
 
 // for_each_packet over [0, n), split into kBlock-element blocks shared among the OpenMP
 // threads. kBlock is a multiple of the packet width, so only the last block has a tail.
+// Element-wise: which thread takes a block changes no number, so blocks are handed out
+// dynamically (a thread whose core is shared with another process takes fewer).
 template <class Body>
 inline void parallel_for_each_packet(std::size_t n, const float* x, Body&& body) {
   const std::size_t blocks = (n + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 4)
   for (std::size_t blk = 0; blk < blocks; ++blk) {
     const std::size_t begin = blk * kBlock;
     for_each_packet(begin, std::min(n, begin + kBlock), x, body);

@@ -2,7 +2,8 @@
 // Forward/backward pairs over flat row-major buffers, in the style of llm.c: plain
 // functions, explicit shapes, no hidden state. Backward functions ACCUMULATE (+=) into
 // every gradient they write, so a tensor used twice (tied embeddings, residuals) simply
-// receives both contributions. Matrix products go through Eigen's GEMM.
+// receives both contributions. Matrix products go through gemm() (core/kernels/gemm.h):
+// OpenBLAS in the float build when configured with it, Eigen otherwise.
 #include <cstdint>
 
 #include "core/real.h"
@@ -18,9 +19,10 @@ void embedding_backward(Real* dtable, const Real* dout, const std::int32_t* ids,
 // residual [N, O] or null (may not alias y)
 void linear_forward(Real* y, const Real* x, const Real* w, const Real* b, int N, int I, int O,
                     const Real* residual = nullptr);
-// dx += dy · w;  dw += dyᵀ · x;  db += Σ_n dy   (dx may be null)
+// dx += dy · w;  dw += dyᵀ · x;  db += Σ_n dy   (dx may be null). With accumulate_dx =
+// false, dx = dy · w instead (dx need not be zeroed: saves a pass over it).
 void linear_backward(Real* dx, Real* dw, Real* db, const Real* dy, const Real* x, const Real* w,
-                     int N, int I, int O);
+                     int N, int I, int O, bool accumulate_dx = true);
 
 // y[N, C] = (x - mean) * rstd * gamma + beta, eps 1e-5; saves mean[N] and rstd[N].
 void layernorm_forward(Real* y, Real* mean, Real* rstd, const Real* x, const Real* gamma,

@@ -1,16 +1,15 @@
 #include <algorithm>
 
 #include "core/kernels/column_split.h"
+#include "core/kernels/gemm.h"
 #include "core/kernels/kernels.h"
 
 namespace poslab::inline POSLAB_REAL_NAMESPACE::kernels {
 
 void linear_forward(Real* y, const Real* x, const Real* w, const Real* b, int N, int I, int O,
                     const Real* residual) {
-  MapR Y(y, N, O);
-  CMapR X(x, N, I), W(w, O, I);
-  if (!b && !residual) {
-    Y.noalias() = X * W.transpose();
+  if (!b && !residual) {  // Y = X · Wᵀ
+    gemm(false, true, N, O, I, Real(1), x, I, w, I, Real(0), y, O);
     return;
   }
   // Start Y at bias (+ residual), then let the GEMM accumulate into it: one pass fewer than
@@ -26,14 +25,14 @@ void linear_forward(Real* y, const Real* x, const Real* w, const Real* b, int N,
     else
       std::copy_n(rr, O, yr);
   }
-  Y.noalias() += X * W.transpose();
+  gemm(false, true, N, O, I, Real(1), x, I, w, I, Real(1), y, O);
 }
 
 void linear_backward(Real* dx, Real* dw, Real* db, const Real* dy, const Real* x, const Real* w,
-                     int N, int I, int O) {
-  CMapR dY(dy, N, O), X(x, N, I), W(w, O, I);
-  if (dx) MapR(dx, N, I).noalias() += dY * W;
-  MapR(dw, O, I).noalias() += dY.transpose() * X;
+                     int N, int I, int O, bool accumulate_dx) {
+  // dx [N, I] += dY [N, O] · W [O, I];  dw [O, I] += dYᵀ · X [N, I]
+  if (dx) gemm(false, false, N, I, O, Real(1), dy, O, w, I, Real(accumulate_dx), dx, I);
+  gemm(true, false, O, I, N, Real(1), dy, O, x, I, Real(1), dw, I);
   if (db) {
     // Column sums of dY, deterministic for any thread count.
 #pragma omp parallel

@@ -12,18 +12,15 @@ using MapArr = Eigen::Map<ArrR>;
 using CMapArr = Eigen::Map<const ArrR>;
 }  // namespace
 
-// Rows go through Eigen's array ops so that exp (Eigen's SIMD exp, ~1 ulp) is vectorised;
-// the sum is row_sum, whose order depends only on the row length (never on the address or
-// the thread count). max is exact in any order.
+// The row primitives of the streaming attention (row_reduce.h): exp (Eigen's SIMD exp,
+// ~1 ulp) and the sum in one pass, summed in an order that depends only on the row length
+// (never on the address or the thread count); max is exact in any order.
 void softmax_rows_forward(Real* scores, int T, bool causal) {
   for (int i = 0; i < T; ++i) {
     Real* row = scores + std::size_t(i) * T;
     const int n = causal ? i + 1 : T;  // keys this query may attend to
-    MapArr r(row, n);
-    const Real mx = r.maxCoeff();
-    r = (r - mx).exp();
-    const Real inv = Real(1) / row_sum(row, n);
-    r *= inv;
+    const Real inv = Real(1) / exp_shifted_sum(row, n, max_of(row, n));
+    MapArr(row, n) *= inv;
     std::fill(row + n, row + T, Real(0));
   }
 }
