@@ -8,8 +8,9 @@
 // [i1 - rows, i1) square holds masked entries (j > i) that are computed and then zeroed.
 // A bidirectional model's blocks see all T keys.
 #include <algorithm>
+#include "core/real.h"  // POSLAB_REAL_NAMESPACE
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 // One past the last key a query block ending at i1 may see.
 inline int visible_keys(int i1, int T, bool causal) { return causal ? std::min(i1, T) : T; }

@@ -5,7 +5,7 @@
 #include "core/kernels/gemm.h"
 #include "model/attention_blocks.h"
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 using kernels::gemm;
 

@@ -19,7 +19,7 @@
 // they are called per (b, h) from the caller's parallel loop).
 #include "core/real.h"
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 // 64 rows: at T = 128 a quarter of the scores is skipped, at T = 1024 47 %; blocks of 32
 // skip a little more but halve the GEMM sizes (measured slower at T = 128).

@@ -7,7 +7,7 @@
 #include "model/step_flops.h"
 #include "sys/cpu_budget.h"
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 double run_step_flops(const TransformerConfig& model, const TrainSpec& train, int ranks, int seq_len) {
   const long per_piece = std::max(1L, long(train.batch_size) / std::max(1, ranks) / std::max(1, train.micro_batches));

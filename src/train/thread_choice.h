@@ -3,8 +3,9 @@
 // `auto` choice (sys/cpu_budget.h) from this run's work per step.
 #include "io/config.h"
 #include "model/transformer.h"
+#include "core/real.h"  // POSLAB_REAL_NAMESPACE
 
-namespace poslab {
+namespace poslab::inline POSLAB_REAL_NAMESPACE {
 
 // FLOPs of one training step as one process computes it: its share of the batch
 // (batch_size / ranks, cut into micro_batches pieces that run one after another, so a

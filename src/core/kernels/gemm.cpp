@@ -7,7 +7,7 @@
 #include <cblas.h>
 #endif
 
-namespace poslab::kernels {
+namespace poslab::inline POSLAB_REAL_NAMESPACE::kernels {
 
 namespace {
 

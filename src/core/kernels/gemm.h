@@ -15,7 +15,7 @@
 // run single-threaded; outside, both use the OpenMP thread count.
 #include "core/real.h"
 
-namespace poslab::kernels {
+namespace poslab::inline POSLAB_REAL_NAMESPACE::kernels {
 
 void gemm(bool trans_a, bool trans_b, int M, int N, int K, Real alpha, const Real* A, int lda,
           const Real* B, int ldb, Real beta, Real* C, int ldc);
