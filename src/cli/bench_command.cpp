@@ -159,8 +159,7 @@ std::vector<int> parse_lengths(const std::string& text) {
   return lengths;
 }
 
-// The environment variables that decide how OpenMP threads wait, as this process has them
-// (src/startup/omp_wait_policy.cpp sets OMP_WAIT_POLICY=passive unless the user chose).
+// The environment variables that decide how OpenMP threads wait, as the user set them.
 std::string wait_policy() {
   std::string text;
   for (const char* name : {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"})
