@@ -1,6 +1,8 @@
 #pragma once
-// Builds any registered encoder from a YAML options string, for tests generic over the
-// registry. Returns null only for the one refusal a generic test may skip: a causal-only
+// Builds any registered encoder from a YAML options string: build_encoder lets every
+// ConfigError through (tests of the errors), encoder_config_error returns its message, and
+// try_build_encoder, for tests generic over the registry, returns null only for the one
+// refusal a generic test may skip: a causal-only
 // scheme (its error says "causal only") asked for a bidirectional model, when the same
 // options build a causal one. Every other configuration error fails the test.
 #include <memory>
@@ -10,19 +12,36 @@
 
 namespace poslab::testing {
 
+// Builds an encoder, letting any ConfigError through (for tests of the errors themselves).
+inline std::unique_ptr<PositionalEncoder> build_encoder(const std::string& name, const ModelDims& dims,
+                                                        const std::string& options = "") {
+  YAML::Node node = YAML::Load("{" + options + "}");
+  node["name"] = name;
+  const PluginSpec spec{name, ConfigNode(node, "encoder", std::make_shared<KeyOrigins>(), "test.yaml")};
+  return EncoderRegistry::instance().build(spec, dims);
+}
+
+// The ConfigError message building the encoder gives, or "" when it builds.
+inline std::string encoder_config_error(const std::string& name, const ModelDims& dims,
+                                        const std::string& options = "") {
+  try {
+    build_encoder(name, dims, options);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
 inline std::unique_ptr<PositionalEncoder> try_build_encoder(const std::string& name,
                                                             const ModelDims& dims,
                                                             const std::string& extra = "") {
-  YAML::Node node = YAML::Load("{" + extra + "}");
-  node["name"] = name;
-  const PluginSpec spec{name, ConfigNode(node, "encoder", std::make_shared<KeyOrigins>(), "test.yaml")};
   try {
-    return EncoderRegistry::instance().build(spec, dims);
+    return build_encoder(name, dims, extra);
   } catch (const ConfigError& e) {
     if (dims.causal || std::string(e.what()).find("causal only") == std::string::npos) throw;
     ModelDims causal = dims;
     causal.causal = true;
-    EncoderRegistry::instance().build(spec, causal);  // throws if the options are at fault
+    build_encoder(name, causal, extra);  // throws if the options are at fault
     return nullptr;
   }
 }

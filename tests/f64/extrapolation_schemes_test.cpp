@@ -18,22 +18,9 @@ namespace {
 
 using testing::random_vector;
 
-std::unique_ptr<PositionalEncoder> build(const std::string& name, const ModelDims& dims,
-                                         const std::string& options) {
-  YAML::Node node = YAML::Load("{" + options + "}");
-  node["name"] = name;
-  const PluginSpec spec{name, ConfigNode(node, "encoder", std::make_shared<KeyOrigins>(), "test.yaml")};
-  return EncoderRegistry::instance().build(spec, dims);
-}
-
-std::string config_error(const std::string& name, const ModelDims& dims, const std::string& options) {
-  try {
-    build(name, dims, options);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
+// Encoders built with their ConfigErrors let through (tests/f64/encoder_fixture.h).
+auto* const build = &testing::build_encoder;
+auto* const config_error = &testing::encoder_config_error;
 
 // An encoder with its parameters declared and set to random values.
 struct Built {
