@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cli_util.h"
+#include "core/config_text.h"
 #include "io/config.h"
 
 namespace poslab {

@@ -8,21 +8,11 @@
 
 #include "core/rng.h"
 #include "io/config.h"
+#include "probe_matrices.h"
 #include "probes/probe.h"
 
 namespace poslab {
 namespace {
-
-Eigen::MatrixXd sinusoid(int L, int d) {
-  Eigen::MatrixXd P(L, d);
-  for (int k = 0; k < L; ++k)
-    for (int i = 0; i < d / 2; ++i) {
-      const double angle = k / std::pow(10000.0, 2.0 * i / d);
-      P(k, 2 * i) = std::sin(angle);
-      P(k, 2 * i + 1) = std::cos(angle);
-    }
-  return P;
-}
 
 Eigen::MatrixXd noise(int rows, int cols, Rng& rng, double scale) {
   Eigen::MatrixXd M(rows, cols);
@@ -55,7 +45,7 @@ ModelActivations activations(bool positional) {
   a.heads = H;
   a.causal = true;
   a.loss_mask.assign(std::size_t(B) * T, 1);
-  const Eigen::MatrixXd P = sinusoid(T, d);
+  const Eigen::MatrixXd P = sinusoidal_matrix(T, d);
   for (int l = 0; l <= layers; ++l) {
     Eigen::MatrixXd hidden = noise(B * T, d, rng, positional ? 0.05 : 1.0);
     if (positional)
@@ -82,7 +72,7 @@ ProbeInput canned(KnownInput which) {
   in.matrix_source = "test";
   Rng rng(7);
   switch (which) {
-    case KnownInput::SinusoidMatrix: in.position_matrix = sinusoid(64, 32); break;
+    case KnownInput::SinusoidMatrix: in.position_matrix = sinusoidal_matrix(64, 32); break;
     case KnownInput::RandomMatrix: in.position_matrix = noise(64, 32, rng, 1.0); break;
     case KnownInput::PositionalActivations: in.activations = activations(true); break;
     case KnownInput::PositionlessActivations: in.activations = activations(false); break;

@@ -16,6 +16,7 @@
 #include "core/rng.h"
 #include "io/config.h"
 #include "io/h5file.h"
+#include "probe_matrices.h"
 #include "probes/probe.h"
 
 namespace poslab {
@@ -35,17 +36,6 @@ const NamedArray& array(const ProbeResult& r, const std::string& name) {
   ADD_FAILURE() << "no array " << name;
   static const NamedArray none;
   return none;
-}
-
-Eigen::MatrixXd sinusoidal_matrix(int L, int d) {
-  Eigen::MatrixXd P(L, d);
-  for (int k = 0; k < L; ++k)
-    for (int i = 0; i < d / 2; ++i) {
-      const double angle = k / std::pow(10000.0, 2.0 * i / d);
-      P(k, 2 * i) = std::sin(angle);
-      P(k, 2 * i + 1) = std::cos(angle);
-    }
-  return P;
 }
 
 // ---- hidden --------------------------------------------------------------------------

@@ -21,32 +21,13 @@
 #include "io/config.h"
 #include "io/npy.h"
 #include "probes/linalg.h"
+#include "probe_matrices.h"
 #include "probes/probe.h"
 
 namespace poslab {
 namespace {
 
 namespace fs = std::filesystem;
-
-// docs/design.md: P(k,2i) = sin(k / n^(2i/d)), P(k,2i+1) = cos(k / n^(2i/d)), written out again.
-Eigen::MatrixXd sinusoidal_matrix(int L, int d, double n = 10000.0) {
-  Eigen::MatrixXd P(L, d);
-  for (int k = 0; k < L; ++k)
-    for (int i = 0; i < d / 2; ++i) {
-      const double angle = k / std::pow(n, 2.0 * i / d);
-      P(k, 2 * i) = std::sin(angle);
-      P(k, 2 * i + 1) = std::cos(angle);
-    }
-  return P;
-}
-
-Eigen::MatrixXd gaussian_matrix(int rows, int cols, std::uint64_t seed) {
-  Rng rng(seed);
-  Eigen::MatrixXd X(rows, cols);
-  for (int r = 0; r < rows; ++r)
-    for (int c = 0; c < cols; ++c) X(r, c) = rng.normal();
-  return X;
-}
 
 // The first 64 rows of GPT-2 small's wpe: in the source tree if copied there, else in the
 // project's shared data; POSLAB_GPT2_WPE overrides both.

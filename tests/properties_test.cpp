@@ -17,30 +17,11 @@
 #include "core/rng.h"
 #include "io/config.h"
 #include "io/h5file.h"
+#include "probe_matrices.h"
 #include "probes/probe.h"
 
 namespace poslab {
 namespace {
-
-// DESIGN.md: P(k,2i) = sin(k / n^(2i/d)), P(k,2i+1) = cos(k / n^(2i/d)), written out again.
-Eigen::MatrixXd sinusoid(int L, int d) {
-  Eigen::MatrixXd P(L, d);
-  for (int k = 0; k < L; ++k)
-    for (int i = 0; i < d / 2; ++i) {
-      const double angle = k / std::pow(10000.0, 2.0 * i / d);
-      P(k, 2 * i) = std::sin(angle);
-      P(k, 2 * i + 1) = std::cos(angle);
-    }
-  return P;
-}
-
-Eigen::MatrixXd gaussian(int rows, int cols, std::uint64_t seed) {
-  Rng rng(seed);
-  Eigen::MatrixXd X(rows, cols);
-  for (int i = 0; i < rows; ++i)
-    for (int j = 0; j < cols; ++j) X(i, j) = rng.normal();
-  return X;
-}
 
 // Monotonicity by its definition: every triple (x, n, m), 1 ≤ n < m (≤ max_distance).
 double brute_monotonicity(const Eigen::MatrixXd& S, int step, int max_distance) {
@@ -85,7 +66,7 @@ TEST(PropertiesProbe, HandComputedTinyCase) {
 // diagonal it falls with distance (the paper's "local monotonicity"); globally the slowest
 // frequencies make it wobble, so it is mostly but not entirely monotone.
 TEST(PropertiesProbe, SinusoidIsTranslationInvariantSymmetricAndLocallyMonotone) {
-  const Eigen::MatrixXd P = sinusoid(64, 128);
+  const Eigen::MatrixXd P = sinusoidal_matrix(64, 128);
   const PropertiesResult global = properties_probe(P, {});
   EXPECT_NEAR(global.positions.translation_invariance, 1.0, 1e-12);
   EXPECT_LT(global.positions.asymmetry, 1e-15);
@@ -100,7 +81,7 @@ TEST(PropertiesProbe, SinusoidIsTranslationInvariantSymmetricAndLocallyMonotone)
 }
 
 TEST(PropertiesProbe, RandomVectorsHaveNoneOfTheProperties) {
-  const Eigen::MatrixXd P = gaussian(64, 128, 7);
+  const Eigen::MatrixXd P = gaussian_matrix(64, 128, 7);
   const PropertiesResult r = properties_probe(P, {});
   std::cout << "[ random 64x128 ] monotonicity " << r.positions.monotonicity << ", translation invariance "
             << r.positions.translation_invariance << "\n";
@@ -113,7 +94,7 @@ TEST(PropertiesProbe, RandomVectorsHaveNoneOfTheProperties) {
 
 TEST(PropertiesProbe, MonotonicityCountEqualsBruteForceWithTies) {
   // Small integers: many ties, which count as not ordered.
-  Eigen::MatrixXd S = gaussian(23, 23, 11).array().round();
+  Eigen::MatrixXd S = gaussian_matrix(23, 23, 11).array().round();
   for (int max_distance : {0, 2, 3, 5, 40}) {
     const MatrixProperties r = matrix_properties(S, max_distance);
     EXPECT_DOUBLE_EQ(r.monotonicity_forward, brute_monotonicity(S, +1, max_distance)) << max_distance;
@@ -136,14 +117,14 @@ TEST(PropertiesProbe, QueryKeyFormHandComputed) {
   EXPECT_NEAR(r.qk[0].asymmetry, std::sqrt(0.5), 1e-15);
   EXPECT_EQ(r.positions.asymmetry, 0.0);
 
-  const Eigen::MatrixXd W = gaussian(8, 8, 3);
+  const Eigen::MatrixXd W = gaussian_matrix(8, 8, 3);
   const QueryKeyMaps same{W, W, 2};
-  const Eigen::MatrixXd sin8 = sinusoid(16, 8);
+  const Eigen::MatrixXd sin8 = sinusoidal_matrix(16, 8);
   const PropertiesResult s = properties_probe(sin8, {}, &same);
   ASSERT_EQ(s.qk.size(), 2u);
   for (const auto& head : s.qk) EXPECT_LT(head.asymmetry, 1e-15);
 
-  const QueryKeyMaps random{W, gaussian(8, 8, 4), 2};
+  const QueryKeyMaps random{W, gaussian_matrix(8, 8, 4), 2};
   const ProbeResult out = properties_probe(sin8, {}, &random).to_probe_result();
   EXPECT_GT(out.scalars.at("qk_asymmetry"), 0.3);
   EXPECT_EQ(out.scalars.count("qk_monotonicity"), 1u);
@@ -155,7 +136,7 @@ TEST(PropertiesProbe, QueryKeyFormHandComputed) {
 // Scale does not matter: every measure is an ordering or a ratio (and ×2^600 would
 // overflow P Pᵀ without the exact rescaling).
 TEST(PropertiesProbe, ScaleFree) {
-  const Eigen::MatrixXd P = gaussian(20, 6, 5);
+  const Eigen::MatrixXd P = gaussian_matrix(20, 6, 5);
   const PropertiesResult a = properties_probe(P, {});
   const PropertiesResult b = properties_probe(P * std::ldexp(1.0, 600), {});
   EXPECT_EQ(a.positions.monotonicity, b.positions.monotonicity);
@@ -169,7 +150,7 @@ TEST(PropertiesProbe, RegisteredWithOptionsAndAppliesToThreeRows) {
   ProbeInput input;
   input.position_matrix = Eigen::MatrixXd::Identity(2, 2);
   EXPECT_FALSE(probe->applies(input));
-  input.position_matrix = sinusoid(20, 16);
+  input.position_matrix = sinusoidal_matrix(20, 16);
   ASSERT_TRUE(probe->applies(input));
   const ProbeResult r = probe->run(input);
   PropertiesOptions opt;

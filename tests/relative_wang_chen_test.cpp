@@ -15,21 +15,11 @@
 #include "core/rng.h"
 #include "io/config.h"
 #include "probes/linalg.h"
+#include "probe_matrices.h"
 #include "probes/probe.h"
 
 namespace poslab {
 namespace {
-
-Eigen::MatrixXd sinusoid(int L, int d) {
-  Eigen::MatrixXd P(L, d);
-  for (int k = 0; k < L; ++k)
-    for (int i = 0; i < d / 2; ++i) {
-      const double angle = k / std::pow(10000.0, 2.0 * i / d);
-      P(k, 2 * i) = std::sin(angle);
-      P(k, 2 * i + 1) = std::cos(angle);
-    }
-  return P;
-}
 
 std::unique_ptr<Probe> make_probe(const std::string& yaml) {
   YAML::Node node = YAML::Load(yaml);
@@ -55,7 +45,7 @@ TEST(StratifiedKFold, EqualsScikitLearn) {
 
 TEST(RelativeWangChen, PairsFoldsPenaltyAndErrorAsTheAuthors) {
   const int L = 48;
-  const Eigen::MatrixXd P = sinusoid(L, 16);
+  const Eigen::MatrixXd P = sinusoidal_matrix(L, 16);
   RelativeOptions opt;
   opt.protocol = RelativeProtocol::WangChen;
   opt.seed = 3;
@@ -121,7 +111,7 @@ TEST(RelativeWangChen, PairsFoldsPenaltyAndErrorAsTheAuthors) {
 TEST(RelativeWangChen, DiagonalPairsAreNegatives) {
   // With L = 12, 12 pairs out of 144: over seeds some pair has i = j (label 0: j > i is
   // false).
-  const Eigen::MatrixXd P = sinusoid(12, 8);
+  const Eigen::MatrixXd P = sinusoidal_matrix(12, 8);
   RelativeOptions opt;
   opt.protocol = RelativeProtocol::WangChen;
   bool seen_diagonal = false;
@@ -136,7 +126,7 @@ TEST(RelativeWangChen, DiagonalPairsAreNegatives) {
 TEST(RelativeWangChen, OptionsAndConfigErrors) {
   const auto probe = make_probe("{protocol: wang_chen}");
   ProbeInput in;
-  in.position_matrix = sinusoid(40, 16);
+  in.position_matrix = sinusoidal_matrix(40, 16);
   ASSERT_TRUE(probe->applies(in));
   const ProbeResult r = probe->run(in);
   EXPECT_EQ(r.scalars.at("wang_chen"), 1.0);
@@ -153,7 +143,7 @@ TEST(RelativeWangChen, OptionsAndConfigErrors) {
   EXPECT_NE(error("{protocol: wang_chen, l2: 0.01}").find("relative_position.l2"), std::string::npos);
   EXPECT_NE(error("{protocol: sklearn}").find("relative_position.protocol"), std::string::npos);
   // Too few positions for the folds: the probe does not apply.
-  in.position_matrix = sinusoid(4, 8);
+  in.position_matrix = sinusoidal_matrix(4, 8);
   EXPECT_FALSE(probe->applies(in));
 }
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "io/config.h"
+#include "core/options.h"
 
 namespace poslab::cli {
 

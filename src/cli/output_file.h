@@ -7,7 +7,7 @@
 #include <system_error>
 #include <vector>
 
-#include "io/config.h"
+#include "core/config_node.h"  // ConfigError
 
 namespace poslab::cli {
 

@@ -14,6 +14,7 @@
 #include "encoders/encoder.h"
 #include "io/temp_files.h"
 #include "model/memory_estimate.h"
+#include "core/config_text.h"  // printable, file_name_problem
 #include "core/parameters.h"
 #include "tasks/task.h"
 

@@ -18,7 +18,7 @@ namespace poslab::cli {
 void check_thread_count(int threads);
 
 // --suffix: the characters of a safe file name (any position; "__key-value" is fine), and
-// `run_name` + suffix must be a safe run name (io/config.h, file_name_problem).
+// `run_name` + suffix must be a safe run name (core/config_text.h, file_name_problem).
 void check_suffix(const std::string& suffix, const std::string& run_name);
 
 // Refuses a run whose parameters, gradients and AdamW state alone need more than

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "io/config.h"
+#include "core/options.h"
 
 namespace poslab {
 

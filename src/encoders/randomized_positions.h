@@ -33,7 +33,7 @@
 #include <vector>
 
 #include "core/rng.h"
-#include "io/config.h"
+#include "core/options.h"
 #include "core/real.h"  // POSLAB_REAL_NAMESPACE
 
 namespace poslab::inline POSLAB_REAL_NAMESPACE {

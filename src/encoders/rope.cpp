@@ -45,6 +45,7 @@
 
 #include "encoders/encoder.h"
 #include "encoders/randomized_positions.h"
+#include "encoders/rotate_pairs.h"
 
 namespace poslab::inline POSLAB_REAL_NAMESPACE {
 namespace {
@@ -86,15 +87,15 @@ class RopeEncoder : public PositionalEncoder {
 
   void rotate_qk_forward(int /*layer*/, Real* q, Real* k, const AttnDims& d) override {
     ensure_tables(d.T);
-    rotate(q, d, +1);
-    rotate(k, d, +1);
+    rotate_pairs(q, cos_.data(), sin_.data(), d_rot_, d, +1);
+    rotate_pairs(k, cos_.data(), sin_.data(), d_rot_, d, +1);
   }
 
   // y = R(φ) x  =>  dL/dx = R(φ)ᵀ dL/dy = R(-φ) dL/dy.
   void rotate_qk_backward(int /*layer*/, Real* dq, Real* dk, const AttnDims& d) override {
     ensure_tables(d.T);
-    rotate(dq, d, -1);
-    rotate(dk, d, -1);
+    rotate_pairs(dq, cos_.data(), sin_.data(), d_rot_, d, -1);
+    rotate_pairs(dk, cos_.data(), sin_.data(), d_rot_, d, -1);
   }
 
   std::optional<Eigen::MatrixXd> position_matrix(int length) const override {
@@ -170,25 +171,6 @@ class RopeEncoder : public PositionalEncoder {
         sin_[std::size_t(k) * (d_rot_ / 2) + m] = Real(magnitude_ * std::sin(phi(k, m)));
       }
     table_length_ = T;
-  }
-
-  // x [B, H, T, dh] in place: each rotated pair turned by +φ (direction +1) or -φ (-1),
-  // and multiplied by magnitude_ (1 unless yarn), which is its own transpose.
-  void rotate(Real* x, const AttnDims& d, int direction) const {
-    const int half = d_rot_ / 2;
-    const Real sign = Real(direction);
-#pragma omp parallel for schedule(static)
-    for (int bh = 0; bh < d.B * d.H; ++bh)
-      for (int t = 0; t < d.T; ++t) {
-        Real* row = x + (std::size_t(bh) * d.T + t) * d.dh;
-        const Real* c = cos_.data() + std::size_t(t) * half;
-        const Real* s = sin_.data() + std::size_t(t) * half;
-        for (int m = 0; m < half; ++m) {
-          const Real x0 = row[2 * m], x1 = row[2 * m + 1], sn = sign * s[m];
-          row[2 * m] = x0 * c[m] - x1 * sn;
-          row[2 * m + 1] = x0 * sn + x1 * c[m];
-        }
-      }
   }
 
   double base_, interpolation_, ntk_factor_;

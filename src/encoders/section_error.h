@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "io/config.h"
+#include "core/options.h"
 #include "core/real.h"  // POSLAB_REAL_NAMESPACE
 
 namespace poslab::inline POSLAB_REAL_NAMESPACE {

@@ -28,6 +28,7 @@
 
 #include "encoders/encoder.h"
 #include "encoders/randomized_positions.h"
+#include "encoders/rotate_pairs.h"
 #include "encoders/section_error.h"
 
 namespace poslab::inline POSLAB_REAL_NAMESPACE {
@@ -75,15 +76,15 @@ class XposEncoder : public PositionalEncoder {
 
   void rotate_qk_forward(int /*layer*/, Real* q, Real* k, const AttnDims& d) override {
     ensure_tables(d.T);
-    apply(q, q_cos_, q_sin_, d, +1);
-    apply(k, k_cos_, k_sin_, d, +1);
+    rotate_pairs(q, q_cos_.data(), q_sin_.data(), d_rot_, d, +1);
+    rotate_pairs(k, k_cos_.data(), k_sin_.data(), d_rot_, d, +1);
   }
 
   // y = s R(φ) x  =>  dL/dx = s R(φ)ᵀ dL/dy = s R(-φ) dL/dy.
   void rotate_qk_backward(int /*layer*/, Real* dq, Real* dk, const AttnDims& d) override {
     ensure_tables(d.T);
-    apply(dq, q_cos_, q_sin_, d, -1);
-    apply(dk, k_cos_, k_sin_, d, -1);
+    rotate_pairs(dq, q_cos_.data(), q_sin_.data(), d_rot_, d, -1);
+    rotate_pairs(dk, k_cos_.data(), k_sin_.data(), d_rot_, d, -1);
   }
 
   std::optional<Eigen::MatrixXd> position_matrix(int length) const override {
@@ -138,26 +139,6 @@ class XposEncoder : public PositionalEncoder {
         k_sin_[at] = Real(down * s);
       }
     table_length_ = T;
-  }
-
-  // x [B, H, T, dh] in place: each pair turned by ±φ and scaled (direction +1: forward,
-  // -1: the transpose).
-  void apply(Real* x, const RealBuffer& cs, const RealBuffer& sn, const AttnDims& d,
-             int direction) const {
-    const int half = d_rot_ / 2;
-    const Real sign = Real(direction);
-#pragma omp parallel for schedule(static)
-    for (int bh = 0; bh < d.B * d.H; ++bh)
-      for (int t = 0; t < d.T; ++t) {
-        Real* row = x + (std::size_t(bh) * d.T + t) * d.dh;
-        const Real* c = cs.data() + std::size_t(t) * half;
-        const Real* s = sn.data() + std::size_t(t) * half;
-        for (int m = 0; m < half; ++m) {
-          const Real x0 = row[2 * m], x1 = row[2 * m + 1], sm = sign * s[m];
-          row[2 * m] = x0 * c[m] - x1 * sm;
-          row[2 * m + 1] = x0 * sm + x1 * c[m];
-        }
-      }
   }
 
   double base_, gamma_, scale_base_;

@@ -2,147 +2,20 @@
 // Experiment configuration: YAML files with `include:`, `--set key.path=value` overrides,
 // a `runs:` list, and strict validation. Every error is a ConfigError whose message is one
 // line: "<file>: <key.path>: expected <what>, got <what>" — the CLI prints it and exits 2.
-#include <yaml-cpp/yaml.h>
-
+// The pieces below the experiment live in core/ (ConfigNode, options, limits, text
+// helpers); loading files is io/config_tree, --set is io/config_overrides.
 #include <cstdint>
-#include <limits>
-#include <map>
-#include <memory>
-#include <stdexcept>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/config_node.h"
+#include "core/limits.h"
+#include "core/options.h"
+
 namespace poslab {
 
-// A configuration or usage error: exit code 2, nothing written.
-class ConfigError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-// Which file set each key path ("model.d_model" -> "configs/models/small.yaml"; keys set by
-// --set map to "--set"). Shared by all nodes of one resolved configuration.
-using KeyOrigins = std::map<std::string, std::string>;
-
-// A YAML node plus its key path and where it came from, so that any consumer (the
-// experiment parser or a plugin) can report an error that names file and key.
-class ConfigNode {
- public:
-  ConfigNode() = default;
-  ConfigNode(YAML::Node node, std::string path, std::shared_ptr<const KeyOrigins> origins,
-             std::string fallback_file);
-  ConfigNode(const ConfigNode&) = default;
-  // Rebinds this handle. (YAML::Node's own operator= writes through into the tree the node
-  // belongs to, so `n = n.child("x")` would otherwise corrupt the configuration.)
-  ConfigNode& operator=(const ConfigNode& other);
-
-  const YAML::Node& yaml() const { return node_; }
-  const std::string& path() const { return path_; }
-  // The file that set this key (or the nearest parent key that has an origin).
-  std::string file() const;
-
-  bool has(const std::string& key) const;
-  ConfigNode child(const std::string& key) const;  // an undefined node if absent
-  std::vector<std::string> keys() const;            // mapping keys in document order
-  // The index-th element of a sequence, path "path[index]" (undefined if out of range).
-  ConfigNode item(std::size_t index) const;
-  // Another tree reported as if it stood at this node's path and file (a section built
-  // from this one, e.g. a task section with an eval variant's overrides applied);
-  // `more_origins` names the files of keys that came from elsewhere.
-  ConfigNode derived(YAML::Node node, const KeyOrigins& more_origins = {}) const;
-
-  // Throws ConfigError("<file>: <path>: <message>").
-  [[noreturn]] void fail(const std::string& message) const;
-
- private:
-  YAML::Node node_;
-  std::string path_;
-  std::shared_ptr<const KeyOrigins> origins_;
-  std::string fallback_file_;
-};
-
-// ---- Upper bounds shared by the schema and the plugins --------------------------------
-// Every size a configuration can set has an upper bound, so that a typo (an extra zero,
-// 2^31-1) is refused with a message that states the bound instead of overflowing an int
-// or failing an allocation after training. The memory estimate (model/memory_estimate.h)
-// then refuses shapes that are in bounds but do not fit in this machine's memory.
-
-// Task lengths (task.length, task.min_length, eval.lengths): the longest model sequence
-// any task makes from it (counting: 4n + 106) still fits an int, and so does B·T.
-inline constexpr int kMaxTaskLength = 1'000'000;
-// OpenMP threads (train.threads, --threads); far above any machine's core count, far
-// below what makes libgomp fail to create its thread pool.
-inline constexpr int kMaxThreads = 1024;
-
-// Run names (and --suffix) become file names "<dir>/<run>.h5" and temporary names
-// "<run>.h5.tmp.<pid>.<random>", which must stay under the usual 255-byte limit.
-inline constexpr std::size_t kMaxRunNameBytes = 120;
-// Empty if `name` is a safe file name: 1 to kMaxRunNameBytes bytes of [A-Za-z0-9._-], not
-// starting with '.'; otherwise what is wrong with it ("contains '/'"), for a message.
-std::string file_name_problem(const std::string& name);
-// `text` with control characters and non-ASCII bytes escaped (\x07), cut after `max_bytes`
-// with "...", so that a hostile value cannot break a one-line message.
-std::string printable(const std::string& text, std::size_t max_bytes = 60);
-
-// One option a plugin accepts. Declared once; used for parsing, validation and `poslab list`.
-struct OptionSpec {
-  // Section: a nested mapping of `fields` (e.g. an encoder's `randomized: {max_position:
-  // 2048}`); absent means off (Options::section returns null), and default_value is only
-  // what `poslab list` shows.
-  enum class Type { Int, Float, String, Bool, IntList, Section };
-  std::string name;
-  Type type = Type::Int;
-  std::string default_value;  // as YAML text; empty means the option is required
-  std::string help;
-  double min = -std::numeric_limits<double>::infinity();  // inclusive, numbers and list items
-  double max = std::numeric_limits<double>::infinity();
-  std::vector<std::string> choices = {};  // allowed values of a String option, if non-empty
-  std::vector<OptionSpec> fields = {};    // the options of a Section
-};
-
-// Validated option values (defaults filled in).
-class Options {
- public:
-  int get_int(const std::string& name) const;
-  double get_float(const std::string& name) const;
-  const std::string& get_string(const std::string& name) const;
-  bool get_bool(const std::string& name) const;
-  const std::vector<int>& get_int_list(const std::string& name) const;
-  // The node an option came from (undefined if defaulted), for later errors such as
-  // "encoder.max_length: 64 is shorter than the longest evaluation sequence (129)".
-  const ConfigNode& node(const std::string& name) const;
-  // A Section option's values, or null when the section was not given (or not declared:
-  // plugins that share a section read it without knowing whether they declared it).
-  const Options* section(const std::string& name) const;
-
- private:
-  friend Options parse_options(const ConfigNode&, const std::vector<OptionSpec>&,
-                               const std::vector<std::string>&);
-  std::map<std::string, int> ints_;
-  std::map<std::string, double> floats_;
-  std::map<std::string, std::string> strings_;
-  std::map<std::string, bool> bools_;
-  std::map<std::string, std::vector<int>> int_lists_;
-  std::map<std::string, ConfigNode> nodes_;
-  std::map<std::string, std::shared_ptr<const Options>> sections_;
-};
-
-// Parses `node` (a mapping, or undefined = all defaults) against `specs`. Keys listed in
-// `ignored` (e.g. "name") are skipped. Unknown key, wrong type, out of range, not one of
-// the choices, missing required option -> ConfigError naming file and key path.
-Options parse_options(const ConfigNode& node, const std::vector<OptionSpec>& specs,
-                      const std::vector<std::string>& ignored = {"name"});
-
-// "name (int, default 2, >= 1): help" lines for `poslab list`.
-std::string describe_options(const std::vector<OptionSpec>& specs);
-
 // ---- The experiment -------------------------------------------------------------------
-
-struct PluginSpec {
-  std::string name;  // registry name, e.g. "learned"
-  ConfigNode node;   // the whole section (the plugin parses its own keys)
-};
 
 struct ModelSpec {
   int layers = 2;

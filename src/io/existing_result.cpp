@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "io/config.h"
+#include "core/config_node.h"  // ConfigError
 #include "io/h5file.h"
 #include "io/results.h"
 

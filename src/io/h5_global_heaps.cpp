@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "io/config.h"
+#include "core/config_node.h"  // ConfigError
 
 namespace poslab {
 namespace {

@@ -10,7 +10,7 @@
 #include <system_error>
 #include <utility>
 
-#include "io/config.h"
+#include "core/config_node.h"  // ConfigError
 #include "io/format_shape.h"
 #include "io/h5_global_heaps.h"
 #include "io/temp_files.h"

@@ -4,7 +4,8 @@
 #include <memory>
 #include <vector>
 
-#include "io/config.h"
+#include "core/config_node.h"  // ConfigError
+#include "core/config_text.h"  // printable
 #include "io/format_shape.h"
 #include "io/h5file.h"
 #include "io/npy.h"

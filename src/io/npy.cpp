@@ -13,7 +13,7 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "io/config.h"
+#include "core/config_node.h"  // ConfigError
 #include "io/format_shape.h"
 #include "io/temp_files.h"
 

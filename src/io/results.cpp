@@ -5,7 +5,7 @@
 #include <ctime>
 #include <set>
 
-#include "io/config.h"
+#include "core/config_node.h"  // ConfigError
 #include "io/file_kind.h"
 #include "io/h5file.h"
 #include "io/probe_groups.h"

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "io/config.h"
+#include "core/config_node.h"  // ConfigError
 #include "io/h5file.h"
 #include "io/results.h"
 #include "io/seed_group.h"

@@ -8,7 +8,8 @@
 #include <fstream>
 #include <limits>
 
-#include "io/config.h"
+#include "core/config_node.h"  // ConfigError
+#include "core/config_text.h"  // printable
 #include "io/format_shape.h"
 #include "io/json.h"
 

@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <map>
 
-#include "io/config.h"
+#include "core/config_node.h"  // ConfigError
 
 namespace poslab {
 namespace {

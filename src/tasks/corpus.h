@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/rng.h"
-#include "io/config.h"
+#include "core/options.h"
 #include "tasks/task.h"
 
 namespace poslab {

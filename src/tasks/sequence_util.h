@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "io/config.h"
+#include "core/options.h"
 #include "tasks/task.h"
 
 namespace poslab {

@@ -18,14 +18,15 @@
 namespace poslab {
 namespace {
 
-RunSpec spec_for(const std::string& encoder) {
-  auto specs = load_experiment(testing::data_path("experiments/determinism.yaml"),
-                               {"encoder.name=" + encoder});
+RunSpec spec_for(const std::string& encoder,
+                 const std::string& experiment = "experiments/determinism.yaml") {
+  auto specs = load_experiment(testing::data_path(experiment), {"encoder.name=" + encoder});
   return specs.at(0);
 }
 
-RunRecord run_once(const std::string& encoder) {
-  PreparedRun run = prepare_run(spec_for(encoder));
+RunRecord run_once(const std::string& encoder,
+                   const std::string& experiment = "experiments/determinism.yaml") {
+  PreparedRun run = prepare_run(spec_for(encoder, experiment));
   return train_and_evaluate(run, nullptr);
 }
 
@@ -89,6 +90,24 @@ TEST_P(Determinism, RunIsIdenticalWhateverTheHeapAddresses) {
 INSTANTIATE_TEST_SUITE_P(Encoders, Determinism,
                          ::testing::ValuesIn(EncoderRegistry::instance().names()),
                          [](const auto& info) { return info.param; });
+
+// Two threads, sequences of 123..141 tokens: every split of work between the threads is
+// fixed by the shapes, so the same run repeats bit for bit, after another run and with
+// its buffers elsewhere on the heap, however loaded the machine is. The schemes cover each
+// kind of hook (table added to the input, score bias, rotation, gated counts).
+TEST(DeterminismThreads, TwoThreadsOnLongSequencesRepeatBitForBit) {
+  const std::string experiment = "experiments/determinism_threads.yaml";
+  ASSERT_EQ(spec_for("none", experiment).train.threads, 2);
+  for (const std::string x : {"learned", "alibi", "rope", "cope"}) {
+    const RunRecord first = run_once(x, experiment);
+    run_once("none", experiment);
+    expect_identical(first, run_once(x, experiment), x + " (2 threads) after another run");
+    testing::set_new_shift(48);
+    const RunRecord shifted = run_once(x, experiment);
+    testing::set_new_shift(0);
+    expect_identical(first, shifted, x + " (2 threads) with every new'd buffer shifted by 48 bytes");
+  }
+}
 
 // The CLI as a user runs it: `--only X` gives the numbers X has inside the full experiment.
 TEST(DeterminismCli, OnlyRunEqualsTheSameRunInsideTheFullExperiment) {
