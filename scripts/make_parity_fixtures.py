@@ -361,7 +361,7 @@ class KerpleEncoder(Encoder):
 
 class SandwichEncoder(Encoder):
     """Sandwich (Chi et al. 2023): p_{i/r_h}.p_{j/r_h} - dbar/2 with p the dbar-dimensional
-    sinusoid (DESIGN.md's sin/cos pairs), r_h = 8h/H (h = 1..H) or 1 (head_scaling
+    sinusoid (docs/design.md's sin/cos pairs), r_h = 8h/H (h = 1..H) or 1 (head_scaling
     compress); or (p_i.p_j - dbar/2) / r_h (head_scaling divide, as NVIDIA NeMo). The
     frequencies are base^(-2k/dbar) for k = k0..k0+dbar/2-1 (first_frequency k0)."""
 
@@ -475,7 +475,7 @@ class TransformerXlEncoder(Encoder):
 
 
 def sinusoid_row(r, d, base):
-    # DESIGN.md's sinusoid at a (possibly negative) position r: sin at even, cos at odd.
+    # docs/design.md's sinusoid at a (possibly negative) position r: sin at even, cos at odd.
     return torch.tensor([math.sin(r / base ** (2 * (c // 2) / d)) if c % 2 == 0
                          else math.cos(r / base ** (2 * (c // 2) / d)) for c in range(d)])
 

@@ -71,16 +71,13 @@ class NpyTest : public ::testing::Test {
   fs::path dir_;
 };
 
-// The GPT-2 fixture is found in the source tree if it was copied there, else where the
-// project's shared data lives; POSLAB_GPT2_WPE overrides both.
+// The GPT-2 fixture in the source tree (tests/data/SOURCES.md); POSLAB_GPT2_WPE overrides it.
 std::string gpt2_fixture() {
   std::vector<std::string> candidates;
   if (const char* env = std::getenv("POSLAB_GPT2_WPE")) candidates.push_back(env);
 #ifdef POSLAB_SOURCE_DIR
   candidates.push_back(std::string(POSLAB_SOURCE_DIR) + "/tests/data/gpt2_wpe_first64.npy");
-  candidates.push_back(std::string(POSLAB_SOURCE_DIR) + "/data/gpt2_wpe_first64.npy");
 #endif
-  candidates.push_back("/work/shared/data/gpt2_wpe_first64.npy");
   for (const std::string& c : candidates) {
     if (fs::exists(c)) return c;
   }

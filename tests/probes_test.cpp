@@ -29,14 +29,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The first 64 rows of GPT-2 small's wpe: in the source tree if copied there, else in the
-// project's shared data; POSLAB_GPT2_WPE overrides both.
+// The first 64 rows of GPT-2 small's wpe, in the source tree (tests/data/SOURCES.md);
+// POSLAB_GPT2_WPE overrides it.
 std::string find_gpt2_slice() {
   std::vector<std::string> candidates;
   if (const char* env = std::getenv("POSLAB_GPT2_WPE")) candidates.push_back(env);
   candidates.push_back(std::string(POSLAB_SOURCE_DIR) + "/tests/data/gpt2_wpe_first64.npy");
-  candidates.push_back(std::string(POSLAB_SOURCE_DIR) + "/data/gpt2_wpe_first64.npy");
-  candidates.push_back("/work/shared/data/gpt2_wpe_first64.npy");
   for (const auto& c : candidates)
     if (fs::exists(c)) return c;
   return "";
@@ -342,7 +340,7 @@ TEST(ProbesSimilarity, RandomRowsHaveNoLocalityAndCapWorks) {
 
 TEST(ProbesGpt2, LearnedPositionsOfTheFirst64Tokens) {
   const Eigen::MatrixXd P = load_gpt2_slice();
-  if (P.size() == 0) GTEST_SKIP() << "gpt2_wpe_first64.npy not found (set POSLAB_GPT2_WPE)";
+  ASSERT_GT(P.size(), 0) << "tests/data/gpt2_wpe_first64.npy is part of the source tree; not found";
   ASSERT_EQ(P.rows(), 64);
   ASSERT_EQ(P.cols(), 768);
   const AbsoluteResult a = absolute_position_probe(P, {});

@@ -39,7 +39,9 @@ INSTANTIATE_TEST_SUITE_P(Experiments, Studies,
                                            StudyCase{"length_generalization", 195, "reasoning.yaml",
                                                      "reasoning_quick.yaml"},
                                            StudyCase{"flip_flop", 14},
-                                           StudyCase{"long_context", 13}),
+                                           StudyCase{"long_context", 13},
+                                           // 3 schemes x 3 seeds
+                                           StudyCase{"selective_copy", 9}),
                          [](const auto& info) {
                            const std::string full = info.param.full;
                            return std::string(info.param.study) +
@@ -49,7 +51,8 @@ INSTANTIATE_TEST_SUITE_P(Experiments, Studies,
 // A study folder added under experiments/ is validated only once it is in the list above.
 TEST(StudyFolders, EveryStudyFolderIsValidated) {
   const std::vector<std::string> listed{"position_matrices", "wang_chen_2020", "cope_counting",
-                                        "length_generalization", "flip_flop", "long_context"};
+                                        "length_generalization", "flip_flop", "long_context",
+                                        "selective_copy"};
   for (const auto& entry : fs::directory_iterator(fs::path(POSLAB_SOURCE_DIR) / "experiments")) {
     const std::string name = entry.path().filename().string();
     if (!fs::exists(entry.path() / "quick.yaml")) continue;  // e.g. default/: not a study

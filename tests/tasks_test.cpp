@@ -346,6 +346,54 @@ TEST(SelectiveCopy, AnswerIsTheContentInOrder) {
   EXPECT_NEAR(double(blanks) / positions, 0.7, 0.05);
 }
 
+// content: K (the CoPE paper's protocol): exactly K symbols at a uniformly random K-subset
+// of the n positions. Checked against what such a subset implies, independently of how it
+// is drawn: each position holds content with probability K/n, and two given positions
+// both hold content with probability K(K-1)/(n(n-1)) (1/11 here; blanks drawn one by one
+// with the same density would give (K/n)^2 = 1/9).
+TEST(SelectiveCopy, FixedContentIsAUniformSubsetOfThePositions) {
+  constexpr int n = 12, K = 4, rows = 20000;
+  auto task = build("selective_copy", "{length: 12, content: 4, vocab: 5}");
+  EXPECT_EQ(task->sequence_length(n), n + K);
+  Rng rng(21);
+  const Batch batch = task->make_batch(rng, Split::Train, rows, n, n);
+  std::vector<int> at(n, 0), symbol(5, 0);
+  int first_two = 0;
+  for (int b = 0; b < rows; ++b) {
+    PromptAnswer pa = split_at_separator(row(*task, batch, b), "<sep>");
+    ASSERT_EQ(int(pa.prompt.size()), n);
+    std::vector<std::string> content;
+    for (int i = 0; i < n; ++i) {
+      if (pa.prompt[i] == "_") continue;
+      content.push_back(pa.prompt[i]);
+      ++at[i];
+      ++symbol[std::stoi(pa.prompt[i])];
+    }
+    ASSERT_EQ(int(content.size()), K) << "row " << b;
+    ASSERT_EQ(pa.answer, content) << "row " << b;
+    first_two += pa.prompt[0] != "_" && pa.prompt[1] != "_";
+  }
+  // Binomial counts: 5 standard deviations.
+  const double p = double(K) / n, sd = std::sqrt(rows * p * (1 - p));
+  for (int i = 0; i < n; ++i) EXPECT_NEAR(at[i], rows * p, 5 * sd) << "position " << i;
+  const double q = double(K * (K - 1)) / (n * (n - 1));
+  EXPECT_NEAR(first_two, rows * q, 5 * std::sqrt(rows * q * (1 - q)));
+  for (int v = 0; v < 5; ++v)
+    EXPECT_NEAR(symbol[v], rows * K / 5.0, 5 * std::sqrt(rows * K * 0.2 * 0.8)) << "symbol " << v;
+}
+
+TEST(SelectiveCopy, FixedContentRefusesShortLengthsAndANoiseRate) {
+  EXPECT_NE(build_error("selective_copy", "{length: 3, content: 4}").find("task.min_length"),
+            std::string::npos);
+  EXPECT_NE(build_error("selective_copy", "{length: 8, content: 4, noise_rate: 0.5}")
+                .find("task.noise_rate: content: 4 fixes the blanks"),
+            std::string::npos);
+  // An evaluation length below K (e.g. a "dense" split with fewer positions than symbols).
+  auto task = build("selective_copy", "{length: 8, content: 4}");
+  EXPECT_THROW(task->check_length(3), ConfigError);
+  EXPECT_NO_THROW(task->check_length(4));
+}
+
 TEST(AssociativeRecall, AnswerIsTheQueriedKeysValue) {
   auto task = build("associative_recall", "{length: 10, min_length: 1, keys: 12, values: 5}");
   Rng rng(5);

@@ -5,7 +5,7 @@ source "$(dirname "$0")/../../scripts/study.sh" "$@"
 
 study_sweep
 echo "== exact match at 16 statements (trained) and 32 (2x); error rate = 1 - exact match"
-"$POSLAB" report "$RESULTS" --metrics exact_match
+"$POSLAB" report "$RESULTS" --metrics exact_match --ci
 plot_py grid "$RESULTS" --metric exact_match --error \
   --out "$RESULTS/plots"
 plot_py training "$RESULTS" --out "$RESULTS/plots"

@@ -41,17 +41,7 @@ class AlibiEncoder : public PositionalEncoder {
       by_offset_T_ = T;
       by_offset_version_ = positions_version();
     }
-    if (!identity_positions()) return add_offset_bias(by_offset_.data(), logits, d, *this);
-    const std::size_t s_block = std::size_t(T) * T;
-#pragma omp parallel for schedule(static)
-    for (int bh = 0; bh < d.B * d.H; ++bh) {
-      const Real* table = by_offset_.data() + std::size_t(bh % d.H) * (2 * T - 1);
-      Real* s = logits + bh * s_block;
-      for (int i = 0; i < T; ++i) {
-        const int n = d.causal ? i + 1 : T;  // masked keys are overwritten after the hook
-        MapVecR(s + std::size_t(i) * T, n) += CMapVecR(table + (T - 1 - i), n);
-      }
-    }
+    add_offset_bias(by_offset_.data(), logits, d, *this);
   }
   // The bias depends on neither q, k nor any parameter: backward has nothing to add.
 

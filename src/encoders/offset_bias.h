@@ -1,6 +1,6 @@
 #pragma once
 // Shared plumbing of the score biases that depend on i and j only through the offset
-// j - i, per head (kerple, sandwich; alibi and t5 do the same inline): the bias is kept as
+// j - i, per head (alibi, t5, kerple, sandwich): the bias is kept as
 // a table by_offset [H, 2T-1] (column o holds offset j - i = o - (T - 1)), so row i of
 // head h is the contiguous slice starting at T - 1 - i and adding it is a vector add.
 // With randomized positions (encoder.h) the offset is p_j - p_i and the table spans

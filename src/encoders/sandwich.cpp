@@ -5,7 +5,7 @@
 // bias to itself is 0:
 //   logits[b,h,i,j] += p_{i/r_h}ᵀ p_{j/r_h} - d̄/2
 //                    = Σ_{k=0}^{d̄/2-1} cos((i - j) / (r_h · base^(2k/d̄))) - d̄/2
-// with p the d̄-dimensional sinusoidal vectors of DESIGN.md (sin/cos pairs, base 10000):
+// with p the d̄-dimensional sinusoidal vectors of docs/design.md (sin/cos pairs, base 10000):
 // sin a sin b + cos a cos b = cos(a - b), so the bias depends only on i - j, is 0 at i = j
 // and negative elsewhere, and decays roughly like -(d̄/2)·ln|i - j| / ln(base) — a
 // logarithmic, Kerple-like kernel that needs no parameter.

@@ -80,18 +80,7 @@ class T5Encoder : public PositionalEncoder {
     by_offset_.resize(std::size_t(heads_) * W);
     for (int h = 0; h < heads_; ++h)
       for (int o = 0; o < W; ++o) by_offset_[h * W + o] = table[bucket_of_offset_[o] * heads_ + h];
-    if (!identity_positions()) return add_offset_bias(by_offset_.data(), logits, d, *this);
-
-    const std::size_t s_block = std::size_t(T) * T;
-#pragma omp parallel for schedule(static)
-    for (int bh = 0; bh < d.B * d.H; ++bh) {
-      const Real* row_bias = by_offset_.data() + std::size_t(bh % d.H) * W;
-      Real* s = logits + bh * s_block;
-      for (int i = 0; i < T; ++i) {
-        const int n = d.causal ? i + 1 : T;  // masked keys are overwritten after the hook
-        MapVecR(s + std::size_t(i) * T, n) += CMapVecR(row_bias + (T - 1 - i), n);
-      }
-    }
+    add_offset_bias(by_offset_.data(), logits, d, *this);
   }
 
   // Row r (query i) of the tile, keys j: += bias[bucket(clamp(j - i, -M, M)), h], M =
@@ -123,43 +112,21 @@ class T5Encoder : public PositionalEncoder {
     }
   }
 
-  // dbias[bucket, h] += Σ_b Σ_{i,j: bucket(j-i) = bucket} dlogits[b,h,i,j]. First each
-  // (b, h) sums its diagonals into its own [2T-1] row (in parallel, no sharing); then the
-  // rows are added in a fixed order, so the result does not depend on the thread count.
+  // dbias[bucket, h] += Σ_b Σ_{i,j: bucket(j-i) = bucket} dlogits[b,h,i,j]: the sums by
+  // offset (offset_bias.h: each (b, h) sums its own diagonals, then the rows are added in
+  // a fixed order, so the result does not depend on the thread count), gathered by bucket.
   // The bias does not depend on q or k: dq, dk are untouched.
   void score_bias_backward(int /*layer*/, const Real* /*q*/, const Real* /*k*/,
                            const Real* dlogits, Real* /*dq*/, Real* /*dk*/,
                            const AttnDims& d) override {
-    if (!identity_positions()) {  // offsets p_j - p_i over the span S
-      const int S = position_span(d.T), W = 2 * S - 1;
-      refresh_buckets(S);
-      const std::vector<double> g = sum_by_offset(dlogits, d, *this);
-      Real* grad = params_->grad(table_);
-      for (int h = 0; h < d.H; ++h)
-        for (int o = 0; o < W; ++o)
-          grad[bucket_of_offset_[o] * heads_ + h] += Real(g[std::size_t(h) * W + o]);
-      return;
-    }
-    const int T = d.T, W = 2 * T - 1, BH = d.B * d.H;
-    refresh_buckets(T);
-    RealBuffer diag(std::size_t(BH) * W, Real(0));  // [B, H, 2T-1]
-    const std::size_t s_block = std::size_t(T) * T;
-#pragma omp parallel for schedule(static)
-    for (int bh = 0; bh < BH; ++bh) {
-      Real* sums = diag.data() + std::size_t(bh) * W;
-      const Real* g = dlogits + bh * s_block;
-      for (int i = 0; i < T; ++i) {
-        const int n = d.causal ? i + 1 : T;  // dlogits of masked keys are 0
-        MapVecR(sums + (T - 1 - i), n) += CMapVecR(g + std::size_t(i) * T, n);
-      }
-    }
+    // Offsets p_j - p_i over the span S (S = T and o = j - i + T - 1 for positions 0..T-1).
+    const int S = position_span(d.T), W = 2 * S - 1;
+    refresh_buckets(S);
+    const std::vector<double> g = sum_by_offset(dlogits, d, *this);
     Real* grad = params_->grad(table_);
     for (int h = 0; h < d.H; ++h)
-      for (int o = 0; o < W; ++o) {
-        Real sum = 0;
-        for (int b = 0; b < d.B; ++b) sum += diag[(std::size_t(b) * d.H + h) * W + o];
-        grad[bucket_of_offset_[o] * heads_ + h] += sum;
-      }
+      for (int o = 0; o < W; ++o)
+        grad[bucket_of_offset_[o] * heads_ + h] += Real(g[std::size_t(h) * W + o]);
   }
 
   std::vector<NamedArray> describe() const override {

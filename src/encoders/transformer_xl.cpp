@@ -1,6 +1,6 @@
 // transformer_xl (Dai et al. ACL 2019, "Transformer-XL: Attentive Language Models Beyond a
 // Fixed-Length Context", section 3.3): relative attention. With R_r the sinusoid of the
-// relative distance r = i - j (DESIGN.md's sinusoidal convention, width d_model, base
+// relative distance r = i - j (docs/design.md's sinusoidal convention, width d_model, base
 // 10000, signed r: R_{-r} = (-sin, cos)), per head h:
 //   a_ij = q_iᵀk_j + q_iᵀ W_R R_{i-j} + u_hᵀk_j + v_hᵀ W_R R_{i-j}        (terms a, b, c, d)
 // and logits = a_ij / sqrt(dh). Term (a) is the attention's own z; this encoder adds

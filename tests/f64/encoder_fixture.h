@@ -6,7 +6,9 @@
 // scheme (its error says "causal only") asked for a bidirectional model, when the same
 // options build a causal one. Every other configuration error fails the test.
 #include <memory>
+#include <ostream>
 #include <string>
+#include <vector>
 
 #include "encoders/encoder.h"
 
@@ -44,6 +46,37 @@ inline std::unique_ptr<PositionalEncoder> try_build_encoder(const std::string& n
     build_encoder(name, causal, extra);  // throws if the options are at fault
     return nullptr;
   }
+}
+
+// One case of the tests generic over the registry: an encoder, the model kind, and whether
+// its positions are a randomized subset (Ruoss et al. 2023; only schemes that declare the
+// `randomized` option).
+struct EncoderCase {
+  std::string encoder;
+  bool causal;
+  bool randomized = false;
+};
+inline std::string case_name(const EncoderCase& c) {
+  return c.encoder + (c.causal ? "_causal" : "_bidirectional") + (c.randomized ? "_randomized" : "");
+}
+// Readable test names in CTest output.
+inline std::ostream& operator<<(std::ostream& os, const EncoderCase& c) { return os << case_name(c); }
+
+inline bool declares_randomized(const std::string& name) {
+  for (const auto& spec : EncoderRegistry::instance().find(name)->options)
+    if (spec.name == "randomized") return true;
+  return false;
+}
+
+// Every registered encoder, causal and bidirectional, each also randomized where declared.
+inline std::vector<EncoderCase> every_encoder_case() {
+  std::vector<EncoderCase> cases;
+  for (const auto& name : EncoderRegistry::instance().names())
+    for (bool causal : {true, false}) {
+      cases.push_back({name, causal});
+      if (declares_randomized(name)) cases.push_back({name, causal, true});
+    }
+  return cases;
 }
 
 }  // namespace poslab::testing

@@ -17,38 +17,15 @@ namespace {
 using testing::expect_gradient;
 using testing::random_vector;
 
-struct HookCase {
-  std::string encoder;
-  bool causal;
-  bool randomized = false;
-};
-std::string case_name(const HookCase& c) {
-  return c.encoder + (c.causal ? "_causal" : "_bidirectional") + (c.randomized ? "_randomized" : "");
-}
-// Readable test names in CTest output.
-inline std::ostream& operator<<(std::ostream& os, const HookCase& c) { return os << case_name(c); }
+using testing::EncoderCase;
 
 // The positions of the randomized cases (T = 6): gaps of 1 to 11, so that clipping,
 // bucketing and FIRE's threshold all see distances beyond T.
 const int kPositions[6] = {1, 4, 5, 11, 19, 30};
 
-bool declares_randomized(const std::string& name) {
-  for (const auto& spec : EncoderRegistry::instance().find(name)->options)
-    if (spec.name == "randomized") return true;
-  return false;
-}
 
-std::vector<HookCase> all_cases() {
-  std::vector<HookCase> cases;
-  for (const auto& name : EncoderRegistry::instance().names())
-    for (bool causal : {true, false}) {
-      cases.push_back({name, causal});
-      if (declares_randomized(name)) cases.push_back({name, causal, true});
-    }
-  return cases;
-}
 
-class EncoderHookGradcheck : public ::testing::TestWithParam<HookCase> {
+class EncoderHookGradcheck : public ::testing::TestWithParam<EncoderCase> {
  protected:
   void SetUp() override {
     dims_ = ModelDims{8, 2, 4, 2, GetParam().causal};
@@ -211,7 +188,7 @@ TEST_P(EncoderHookGradcheck, ValueBias) {
   expect_gradient("value_bias: encoder params", param_values(), params_.count(), f, param_grads());
 }
 
-INSTANTIATE_TEST_SUITE_P(AllEncoders, EncoderHookGradcheck, ::testing::ValuesIn(all_cases()),
+INSTANTIATE_TEST_SUITE_P(AllEncoders, EncoderHookGradcheck, ::testing::ValuesIn(testing::every_encoder_case()),
                          [](const auto& info) { return case_name(info.param); });
 
 }  // namespace

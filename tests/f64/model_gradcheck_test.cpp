@@ -13,19 +13,9 @@ namespace {
 using testing::expect_gradient;
 using testing::random_vector;
 
-struct ModelCase {
-  std::string encoder;
-  bool causal;
-  bool randomized = false;
-};
-std::string case_name(const ModelCase& c) {
-  return c.encoder + (c.causal ? "_causal" : "_bidirectional") + (c.randomized ? "_randomized" : "");
-}
-// Readable test names in CTest output.
-inline std::ostream& operator<<(std::ostream& os, const ModelCase& c) { return os << case_name(c); }
+using testing::EncoderCase;
 
-
-class ModelGradcheck : public ::testing::TestWithParam<ModelCase> {};
+class ModelGradcheck : public ::testing::TestWithParam<EncoderCase> {};
 
 TEST_P(ModelGradcheck, LossWithRespectToEveryParameter) {
   // Causal cases tie the head, bidirectional ones do not: both head variants are covered.
@@ -64,18 +54,8 @@ TEST_P(ModelGradcheck, LossWithRespectToEveryParameter) {
                     analytic.data() + info.offset, 1e-5, 1e-8);
 }
 
-std::vector<ModelCase> model_cases() {
-  std::vector<ModelCase> cases;
-  for (const auto& name : EncoderRegistry::instance().names())
-    for (bool causal : {true, false}) {
-      cases.push_back({name, causal});
-      for (const auto& spec : EncoderRegistry::instance().find(name)->options)
-        if (spec.name == "randomized") cases.push_back({name, causal, true});
-    }
-  return cases;
-}
 
-INSTANTIATE_TEST_SUITE_P(AllEncoders, ModelGradcheck, ::testing::ValuesIn(model_cases()),
+INSTANTIATE_TEST_SUITE_P(AllEncoders, ModelGradcheck, ::testing::ValuesIn(testing::every_encoder_case()),
                          [](const auto& info) { return case_name(info.param); });
 
 }  // namespace

@@ -27,19 +27,12 @@
 namespace poslab {
 namespace {
 
-struct StreamCase {
-  std::string encoder;
-  bool causal;
-  bool randomized = false;
-};
-std::string case_name(const StreamCase& c) {
-  return c.encoder + (c.causal ? "_causal" : "_bidirectional") + (c.randomized ? "_randomized" : "");
-}
+using testing::EncoderCase;
 
 constexpr int kMaxPosition = 400;
 
 // A sorted random subset of 0..kMaxPosition-1 for length T (empty: 0..T-1).
-std::vector<int> positions_for(const StreamCase& c, int T) {
+std::vector<int> positions_for(const EncoderCase& c, int T) {
   if (!c.randomized) return {};
   Rng rng(1000 + T);
   return draw_positions(rng, T, kMaxPosition);
@@ -65,7 +58,7 @@ std::string options_for(const std::string& encoder, bool randomized = false) {
 
 // A small model with every parameter random (so attention is far from uniform and every
 // bias table matters), or null when the encoder refuses the model kind.
-std::unique_ptr<Transformer> random_model(const StreamCase& c) {
+std::unique_ptr<Transformer> random_model(const EncoderCase& c) {
   TransformerConfig mc = testing::tiny_config(c.causal, c.causal);
   mc.vocab_size = 11;  // wider than the tiny shape: tiles of several rows and columns
   mc.d_model = 16;
@@ -97,7 +90,7 @@ double max_abs(const std::vector<double>& x) {
   return m;
 }
 
-class StreamingForward : public ::testing::TestWithParam<StreamCase> {};
+class StreamingForward : public ::testing::TestWithParam<EncoderCase> {};
 
 TEST_P(StreamingForward, EqualsMaterializedForward) {
   auto model = random_model(GetParam());
@@ -145,25 +138,15 @@ TEST_P(StreamingForward, IndependentOfThreadCount) {
     ASSERT_EQ(single[i], many[i]) << "logit " << i << " differs with 3 threads";
 }
 
-std::vector<StreamCase> stream_cases() {
-  std::vector<StreamCase> cases;
-  for (const auto& name : EncoderRegistry::instance().names())
-    for (bool causal : {true, false}) {
-      cases.push_back({name, causal});
-      for (const auto& spec : EncoderRegistry::instance().find(name)->options)
-        if (spec.name == "randomized") cases.push_back({name, causal, true});
-    }
-  return cases;
-}
 
-INSTANTIATE_TEST_SUITE_P(AllEncoders, StreamingForward, ::testing::ValuesIn(stream_cases()),
+INSTANTIATE_TEST_SUITE_P(AllEncoders, StreamingForward, ::testing::ValuesIn(testing::every_encoder_case()),
                          [](const auto& info) { return case_name(info.param); });
 
 // The tile hooks alone, on random q, k and probabilities: visiting the tiles as the
 // streaming attention does (query blocks of 5, key tiles of 7 from the diagonal backwards,
 // state zeroed per block), score_bias_tile adds what score_bias_forward adds to the same
 // entries, and value_bias_tile accumulates what value_bias_forward adds.
-class TileHooks : public ::testing::TestWithParam<StreamCase> {};
+class TileHooks : public ::testing::TestWithParam<EncoderCase> {};
 
 TEST_P(TileHooks, MatchTheMaterializedHooks) {
   ModelDims dims{8, 2, 4, 2, GetParam().causal};
@@ -254,7 +237,7 @@ TEST_P(TileHooks, MatchTheMaterializedHooks) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllEncoders, TileHooks, ::testing::ValuesIn(stream_cases()),
+INSTANTIATE_TEST_SUITE_P(AllEncoders, TileHooks, ::testing::ValuesIn(testing::every_encoder_case()),
                          [](const auto& info) { return case_name(info.param); });
 
 // The CoPE cases above run with clamping active: at p_max 4 the tile test's queries count
