@@ -68,17 +68,8 @@ class SelectiveCopyTask : public SequenceTask {
 
  protected:
   Example make_example(Rng& rng, Split, int n) const override {
-    if (content_ > 0) return fixed_content_example(rng, n);
-    std::vector<std::int32_t> prompt(n, kBlank);
-    bool any_content = false;
-    for (auto& token : prompt) {
-      if (rng.bernoulli(noise_rate_)) continue;
-      token = random_symbol(rng);
-      any_content = true;
-    }
-    // An empty answer would leave nothing to score: force one content symbol.
-    if (!any_content) prompt[rng.uniform_int(0, n - 1)] = random_symbol(rng);
-
+    std::vector<std::int32_t> prompt =
+        content_ > 0 ? fixed_content_prompt(rng, n) : noisy_prompt(rng, n);
     std::vector<std::int32_t> answer;
     for (auto token : prompt)
       if (token != kBlank) answer.push_back(token);
@@ -91,9 +82,23 @@ class SelectiveCopyTask : public SequenceTask {
     return kFirstSymbol + rng.uniform_int(0, symbols_ - 1);
   }
 
+  // Each of the n positions a blank with probability noise_rate_, else a symbol.
+  std::vector<std::int32_t> noisy_prompt(Rng& rng, int n) const {
+    std::vector<std::int32_t> prompt(n, kBlank);
+    bool any_content = false;
+    for (auto& token : prompt) {
+      if (rng.bernoulli(noise_rate_)) continue;
+      token = random_symbol(rng);
+      any_content = true;
+    }
+    // An empty answer would leave nothing to score: force one content symbol.
+    if (!any_content) prompt[rng.uniform_int(0, n - 1)] = random_symbol(rng);
+    return prompt;
+  }
+
   // Exactly content_ symbols at the first content_ slots of a partial Fisher-Yates shuffle
   // of the n positions (a uniformly random subset), blanks elsewhere.
-  Example fixed_content_example(Rng& rng, int n) const {
+  std::vector<std::int32_t> fixed_content_prompt(Rng& rng, int n) const {
     check_length(n);
     std::vector<int> order(n);
     for (int i = 0; i < n; ++i) order[i] = i;
@@ -102,11 +107,7 @@ class SelectiveCopyTask : public SequenceTask {
       std::swap(order[i], order[rng.uniform_int(i, n - 1)]);
       prompt[order[i]] = random_symbol(rng);
     }
-    std::vector<std::int32_t> answer;
-    for (auto token : prompt)
-      if (token != kBlank) answer.push_back(token);
-    prompt.push_back(kSep);
-    return prompt_then_answer(prompt, answer);
+    return prompt;
   }
 
   int symbols_;
