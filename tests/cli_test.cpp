@@ -167,6 +167,22 @@ TEST(Cli, UsageErrorsExitTwo) {
   EXPECT_EQ(run_poslab("--version").exit_code, 0);
 }
 
+// Idle OpenMP threads sleep by default (sys/openmp_wait.h): libgomp reads the policy
+// before main(), so the CLI re-executes itself with it set. A user's choice is kept.
+TEST(Cli, OpenMpWaitsPassivelyUnlessTheUserChose) {
+  const std::string unset = "-u OMP_WAIT_POLICY -u GOMP_SPINCOUNT -u POSLAB_WAIT_DEFAULTED";
+  const auto by_default = run_poslab("--version", unset);
+  ASSERT_EQ(by_default.exit_code, 0) << by_default.err;
+  EXPECT_NE(by_default.out.find("OpenMP waiting: OMP_WAIT_POLICY=passive (poslab default)"), std::string::npos)
+      << by_default.out;
+  const auto active = run_poslab("--version", unset + " OMP_WAIT_POLICY=active");
+  EXPECT_NE(active.out.find("OpenMP waiting: OMP_WAIT_POLICY=active\n"), std::string::npos) << active.out;
+  const auto spin = run_poslab("--version", unset + " GOMP_SPINCOUNT=1000");
+  EXPECT_NE(spin.out.find("OpenMP waiting: GOMP_SPINCOUNT=1000\n"), std::string::npos) << spin.out;
+  // A run's exit code and errors pass through the re-exec unchanged.
+  EXPECT_EQ(run_poslab("frobnicate", unset).exit_code, 2);
+}
+
 TEST(Cli, EncodeWritesTheSeedArticleMatrix) {
   const auto out = fresh_dir("encode");
   const auto file = (out / "sin.h5").string();

@@ -33,6 +33,7 @@
 #include "model/step_flops.h"
 #include "model/transformer.h"
 #include "sys/cpu_budget.h"
+#include "sys/openmp_wait.h"
 #include "train/adamw.h"
 #include "train/batch_gradient.h"
 #include "train/thread_choice.h"
@@ -159,14 +160,6 @@ std::vector<int> parse_lengths(const std::string& text) {
   return lengths;
 }
 
-// The environment variables that decide how OpenMP threads wait, as the user set them.
-std::string wait_policy() {
-  std::string text;
-  for (const char* name : {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"})
-    if (const char* value = std::getenv(name)) text += std::string(text.empty() ? "" : ", ") + name + "=" + value;
-  return text.empty() ? "OpenMP default" : text;
-}
-
 // The same step idle and beside one spinning process; the neighbour's share of a machine
 // of n usable cores is 1/n, so a run that degrades gracefully keeps about (n-1)/n.
 int run_contention(const std::string& encoder, const TransformerConfig& mc, int B, int T, int steps,
@@ -174,7 +167,7 @@ int run_contention(const std::string& encoder, const TransformerConfig& mc, int 
   std::cout << "contention: " << encoder << ", B=" << B << " T=" << T << " d_model=" << mc.d_model
             << " layers=" << mc.layers << " heads=" << mc.heads << " d_ff=" << mc.d_ff << " vocab="
             << mc.vocab_size << ", " << steps << " timed steps, " << omp_get_max_threads() << " threads of "
-            << system_usable_cpus() << " usable CPUs; " << wait_policy() << std::endl;
+            << system_usable_cpus() << " usable CPUs; " << openmp_wait_description() << std::endl;
   const BenchResult idle = bench_one(encoder, mc, B, T, steps, warmup, comm);
   BenchResult busy{};
   {
@@ -314,7 +307,8 @@ int bench_command(const std::vector<std::string>& args) {
     std::cout << "reference: B=" << B << " T=" << T << " d_model=" << mc.d_model
               << " layers=" << mc.layers << " heads=" << mc.heads << " d_ff=" << mc.d_ff
               << " vocab=" << mc.vocab_size << ", " << steps << " timed steps, "
-              << world.describe() << " x " << omp_get_max_threads() << " threads\n";
+              << world.describe() << " x " << omp_get_max_threads() << " threads; "
+              << openmp_wait_description() << "\n";
   std::vector<std::string> header = {"encoder", "tokens/s", "ms/step", "GFLOP/s", "step time vs none"};
   if (world.size() > 1) header.push_back("comm ms/step");
   TextTable table(header);

@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "dist/world.h"
 #include "io/config.h"
+#include "sys/openmp_wait.h"
 
 namespace {
 
@@ -40,6 +41,9 @@ const char* kUsage =
 
 int main(int argc, char** argv) {
   using namespace poslab::cli;
+  // Before anything else: idle OpenMP threads sleep instead of spinning unless the user
+  // chose otherwise (sys/openmp_wait.h: why, and why it takes a re-exec).
+  poslab::reexec_with_passive_openmp_wait(argv);
   // Eigen's GEMM allocates its packing buffers on every call; above glibc's default mmap
   // threshold each allocation is a fresh mmap whose pages fault in again every step.
   // Keeping them on the heap removes that cost from the training loop.
@@ -62,7 +66,8 @@ int main(int argc, char** argv) {
               << (poslab::dist::mpi_compiled_in()
                       ? "MPI: compiled in (" + poslab::dist::mpi_library_version() + ")"
                       : std::string("MPI: not compiled in"))
-              << "\n";
+              << "\n"
+              << "OpenMP waiting: " << poslab::openmp_wait_description() << "\n";
     return 0;
   }
   auto it = commands.find(command);
