@@ -33,7 +33,8 @@ TEST_P(Studies, FullAndQuickProfilesValidateEveryRun) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Experiments, Studies,
-                         ::testing::Values(StudyCase{"position_matrices", 4}, StudyCase{"wang_chen_2020", 4},
+                         ::testing::Values(// 4 runs x 3 seeds each
+                                           StudyCase{"position_matrices", 12}, StudyCase{"wang_chen_2020", 12},
                                            StudyCase{"cope_counting", 45}, StudyCase{"length_generalization", 117},
                                            // 13 schemes x 5 tasks x 3 seeds
                                            StudyCase{"length_generalization", 195, "reasoning.yaml",

@@ -33,9 +33,9 @@ study_sweep
 echo "== trained char-LM (L = 100, d = 64): loss and probes of each scheme's positions"
 report_options=(--metrics loss,perplexity
   --probes absolute_position.mae,absolute_position.r2,relative_position.error_rate,similarity.locality,hidden.embedding_mae,hidden.final_mae,hidden.baseline_mae,properties.monotonicity,properties.translation_invariance,properties.qk_asymmetry)
-"$POSLAB" report "$RESULTS" "${report_options[@]}"
+"$POSLAB" report "$RESULTS" "${report_options[@]}" --ci
 study_plots
 for layer in 0 1; do
-  plot_py matrix "$RESULTS/shaw.h5:/encoder/layers.$layer.key" --out "$RESULTS/plots"
+  plot_py matrix "$RESULTS/shaw__seed-1.h5:/encoder/layers.$layer.key" --out "$RESULTS/plots"
 done
 study_html --images "$ENCODED/plots" --matrices "$ENCODED" -- "${report_options[@]}"

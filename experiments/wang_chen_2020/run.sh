@@ -8,7 +8,7 @@ study_sweep
 echo "== probes on the trained models (MAE in positions; error rates; locality = neighbours' cosine minus the mean over distances)"
 report_options=(--metrics loss,perplexity
   --probes absolute_position.mae,absolute_position.r2,relative_position.error_rate,similarity.locality,hidden.embedding_mae,hidden.final_mae,hidden.baseline_mae,hidden.final_relative_error_rate,properties.monotonicity,properties.translation_invariance,properties.qk_asymmetry)
-"$POSLAB" report "$RESULTS" "${report_options[@]}"
+"$POSLAB" report "$RESULTS" "${report_options[@]}" --ci
 echo "== GPT-2 small, wpe rows 0..63 (tests/data/gpt2_wpe_first64.npy)"
 mkdir -p "$STUDY/gpt2"
 "$POSLAB" probe "$ROOT/tests/data/gpt2_wpe_first64.npy" --out "$STUDY/gpt2/gpt2_wpe_probes.h5" --force
