@@ -64,22 +64,27 @@ def draw(variables, lengths, rng):
             return p
 
 
-parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-parser.add_argument("--programs", type=int, default=100000)
-args = parser.parse_args()
-rng = random.Random(0)
-print(f"error (%) of each rule, {args.programs} simulated programs per row")
-print(f"{'variables':>9} {'statements':>10} {'x++ since any reset':>20} {'any ++ since x reset':>21} "
-      f"{'any ++ since any reset':>23} {'>1 variable set':>16}")
-for variables in (1, 3, 5):
-    for lengths in ((4, 16), (16, 16), (32, 32)):
-        wrong, several = [0, 0, 0], 0
-        for _ in range(args.programs):
-            trace, x, answer = draw(variables, lengths, rng)
-            for i, guess in enumerate(rules(trace, x)):
-                wrong[i] += guess != answer
-            several += len({v for kind, v in trace if kind == "reset"}) > 1
-        share = lambda k: f"{100 * k / args.programs:.2f}"
-        label = f"{lengths[0]}..{lengths[1]}" if lengths[0] != lengths[1] else str(lengths[0])
-        print(f"{variables:>9} {label:>10} {share(wrong[0]):>20} {share(wrong[1]):>21} "
-              f"{share(wrong[2]):>23} {share(several):>16}")
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--programs", type=int, default=100000)
+    args = parser.parse_args()
+    rng = random.Random(0)
+    print(f"error (%) of each rule, {args.programs} simulated programs per row")
+    print(f"{'variables':>9} {'statements':>10} {'x++ since any reset':>20} {'any ++ since x reset':>21} "
+          f"{'any ++ since any reset':>23} {'>1 variable set':>16}")
+    for variables in (1, 3, 5):
+        for lengths in ((4, 16), (16, 16), (32, 32)):
+            wrong, several = [0, 0, 0], 0
+            for _ in range(args.programs):
+                trace, x, answer = draw(variables, lengths, rng)
+                for i, guess in enumerate(rules(trace, x)):
+                    wrong[i] += guess != answer
+                several += len({v for kind, v in trace if kind == "reset"}) > 1
+            share = lambda k: f"{100 * k / args.programs:.2f}"
+            label = f"{lengths[0]}..{lengths[1]}" if lengths[0] != lengths[1] else str(lengths[0])
+            print(f"{variables:>9} {label:>10} {share(wrong[0]):>20} {share(wrong[1]):>21} "
+                  f"{share(wrong[2]):>23} {share(several):>16}")
+
+
+if __name__ == "__main__":
+    main()
