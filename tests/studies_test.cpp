@@ -39,7 +39,8 @@ INSTANTIATE_TEST_SUITE_P(Experiments, Studies,
                                            // 13 schemes x 5 tasks x 3 seeds
                                            StudyCase{"length_generalization", 195, "reasoning.yaml",
                                                      "reasoning_quick.yaml"},
-                                           StudyCase{"flip_flop", 14},
+                                           // 14 schemes x 3 seeds
+                                           StudyCase{"flip_flop", 42},
                                            StudyCase{"long_context", 13},
                                            // 3 schemes x 3 seeds
                                            StudyCase{"selective_copy", 9}),
