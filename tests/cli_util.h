@@ -38,8 +38,8 @@ inline std::filesystem::path fresh_dir(const std::string& name) {
 inline CliResult run_poslab(const std::string& args, const std::string& env = "") {
   const auto dir = fresh_dir("cli_capture");
   const auto out = dir / "stdout", err = dir / "stderr";
-  const std::string cmd = (env.empty() ? std::string() : "env " + env + " ") + std::string(POSLAB_BINARY) + " " + args + " >" + out.string() + " 2>" +
-                          err.string() + " </dev/null";
+  const std::string cmd = (env.empty() ? std::string() : "env " + env + " ") + POSLAB_BINARY + " " + args +
+                          " >" + out.string() + " 2>" + err.string() + " </dev/null";
   const int status = std::system(cmd.c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text(out), read_text(err)};
 }

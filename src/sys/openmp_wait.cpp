@@ -8,15 +8,16 @@
 namespace poslab {
 
 namespace {
+
 constexpr const char* kDefaultedMarker = "POSLAB_WAIT_DEFAULTED";
+// The variables by which a user tells libgomp how to wait.
+constexpr const char* kWaitVariables[] = {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"};
+
 }  // namespace
 
-bool wait_policy_unset(const char* omp_wait_policy, const char* gomp_spincount) {
-  return omp_wait_policy == nullptr && gomp_spincount == nullptr;
-}
-
 void reexec_with_passive_openmp_wait(char** argv) {
-  if (!wait_policy_unset(std::getenv("OMP_WAIT_POLICY"), std::getenv("GOMP_SPINCOUNT"))) return;
+  for (const char* name : kWaitVariables)
+    if (std::getenv(name) != nullptr) return;
   // The marker guards against a loop should the variable not survive the exec somehow.
   if (std::getenv(kDefaultedMarker) != nullptr) return;
   if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0 || setenv(kDefaultedMarker, "1", 1) != 0) return;
@@ -27,8 +28,8 @@ void reexec_with_passive_openmp_wait(char** argv) {
 }
 
 std::string openmp_wait_description() {
-  std::string text;
-  for (const char* name : {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"})
+  std::string text;  // "NAME=value, ..." of the wait variables present
+  for (const char* name : kWaitVariables)
     if (const char* value = std::getenv(name)) text += std::string(text.empty() ? "" : ", ") + name + "=" + value;
   if (text.empty()) return "OpenMP default (spin, then sleep)";
   if (std::getenv(kDefaultedMarker) != nullptr) text += " (poslab default)";

@@ -18,11 +18,8 @@
 
 namespace poslab {
 
-// True when neither variable that sets libgomp's waiting is present (a value of "" counts
-// as present: the user said something).
-bool wait_policy_unset(const char* omp_wait_policy, const char* gomp_spincount);
-
-// If the environment leaves the wait policy unset: set OMP_WAIT_POLICY=passive and
+// If neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is in the environment (a value of ""
+// counts as present: the user said something): set OMP_WAIT_POLICY=passive and
 // POSLAB_WAIT_DEFAULTED=1, then exec /proc/self/exe with argv. Returns only when no
 // exec was needed or it failed (then the process runs on with libgomp's default).
 void reexec_with_passive_openmp_wait(char** argv);
