@@ -3,7 +3,7 @@
 counting task's program distribution: an independent simulation of the generator in
 src/tasks/counting.cpp.
 
---variant authors (default): the authors' rules (facebookresearch/RAM,
+--variant authors (default): the authors' rules (authors_programs.py; facebookresearch/RAM,
 projects/cope/scripts/count_data_gen.py): no initialisation; each statement is a reset
 (weight 1, any variable), pass (50) or increment (7, a variable already set); an
 increment that is impossible (nothing set, or the variable at 10) is rejected and the
@@ -23,25 +23,14 @@ from collections import Counter
 
 import numpy as np
 
+from authors_programs import program
+
+
 def authors_answer(variables, statements, rng):
-    draw = rng.random  # Python's generator: ~10x faster than numpy's for single draws
-    while True:  # a program with no variable set is redrawn
-        value = {}
-        for _ in range(statements):
-            while True:  # an impossible increment redraws the statement
-                u = draw() * 58
-                if u < 1:  # reset
-                    value[int(draw() * variables)] = 0
-                    break
-                if u < 51:  # pass
-                    break
-                if value:  # increment a variable already set, unless at the cap
-                    v = list(value)[int(draw() * len(value))]
-                    if value[v] < 10:
-                        value[v] += 1
-                        break
-        if value:
-            return value[list(value)[int(draw() * len(value))]]
+    while True:  # a program with no variable set is redrawn with the same number of statements
+        drawn = program(variables, statements, rng)
+        if drawn:
+            return drawn[2]
 
 
 def v1_answer(variables, statements, rng):

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """How often a counting rule that ignores which variable was reset gets the answer wrong,
-on the authors' program distribution (the rules of src/tasks/counting.cpp, variant
-authors; simulated independently, as baseline.py does).
+on the authors' program distribution (authors_programs.py: the rules of
+src/tasks/counting.cpp, variant authors, simulated independently).
 
 Why: with 3 and 5 variables every scheme in the study stops at 3-5% error at the trained
 length, with 1 variable at 0.1-0.3%. The exact answer is the number of increments of the
@@ -20,33 +20,7 @@ programs exactly 16 or 32.
 import argparse
 import random
 
-
-def program(variables, statements, rng):
-    """(statements, printed variable, answer), or None when no variable was set."""
-    trace, value, set_order = [], {}, []
-    for _ in range(statements):
-        while True:  # an impossible increment redraws the statement's kind
-            u = rng.random() * 58
-            if u < 1:  # reset, any variable
-                v = int(rng.random() * variables)
-                if v not in value:
-                    set_order.append(v)
-                value[v] = 0
-                trace.append(("reset", v))
-                break
-            if u < 51:  # pass
-                trace.append(("pass", None))
-                break
-            if set_order:  # increment a variable already set, unless at the cap
-                v = set_order[int(rng.random() * len(set_order))]
-                if value[v] < 10:
-                    value[v] += 1
-                    trace.append(("inc", v))
-                    break
-    if not set_order:
-        return None
-    x = set_order[int(rng.random() * len(set_order))]
-    return trace, x, value[x]
+from authors_programs import program
 
 
 def rules(trace, x):

@@ -4,11 +4,14 @@ and each rule that ignores variable identity gives the answer worked out by hand
 programs built for it. Run by CTest (label `python`)."""
 import importlib.util
 import random
+import sys
 import unittest
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location("shortcut", ROOT / "experiments" / "cope_counting" / "shortcut.py")
+STUDY = ROOT / "experiments" / "cope_counting"
+sys.path.insert(0, str(STUDY))  # shortcut.py imports authors_programs.py from its folder
+spec = importlib.util.spec_from_file_location("shortcut", STUDY / "shortcut.py")
 shortcut = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(shortcut)
 
