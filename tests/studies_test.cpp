@@ -40,8 +40,7 @@ INSTANTIATE_TEST_SUITE_P(Experiments, Studies,
                                            StudyCase{"length_generalization", 195, "reasoning.yaml",
                                                      "reasoning_quick.yaml"},
                                            // 14 schemes x 3 seeds
-                                           StudyCase{"flip_flop", 42},
-                                           StudyCase{"long_context", 13},
+                                           StudyCase{"flip_flop", 42}, StudyCase{"long_context", 39},
                                            // 3 schemes x 3 seeds
                                            StudyCase{"selective_copy", 9}),
                          [](const auto& info) {
