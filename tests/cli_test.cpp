@@ -41,6 +41,23 @@ TEST(Cli, TinyExperimentWritesResultsWithTheSchema) {
   EXPECT_EQ(learned.shape("/encoder/position_matrix"), (std::vector<std::size_t>{32, 16}));
 }
 
+// Results name the build's commit, the one `--version` prints (read at build time by
+// cmake/write_git_commit.cmake, so not stale after new commits; tested there).
+TEST(Cli, ResultsRecordTheCommitVersionPrints) {
+  const auto out = fresh_dir("commit");
+  ASSERT_EQ(run_poslab("run " + data_path("experiments/tiny.yaml") + " --only none --set train.steps=5 --out " +
+                       out.string()).exit_code, 0);
+  const std::string version = run_poslab("--version").out;
+  H5Reader f((out / "none.h5").string());
+  if (!f.has_attr("/", "git_commit")) {
+    EXPECT_EQ(version.find("(commit "), std::string::npos) << version;
+    return;
+  }
+  const std::string commit = f.attr_string("/", "git_commit");
+  EXPECT_FALSE(commit.empty());
+  EXPECT_NE(version.find("(commit " + commit + ")\n"), std::string::npos) << version << " vs " << commit;
+}
+
 TEST(Cli, SameSeedGivesIdenticalNumbers) {
   const auto a = fresh_dir("det_a"), b = fresh_dir("det_b");
   const std::string exp = data_path("experiments/tiny.yaml");

@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "dist/world.h"
 #include "io/config.h"
+#include "io/results.h"
 #include "sys/openmp_wait.h"
 
 namespace {
@@ -34,7 +35,7 @@ const char* kUsage =
     "  under mpirun/srun:     run trains each run data parallel over the ranks, sweep spreads\n"
     "                         its runs over them, bench measures the data-parallel step\n"
     "\n"
-    "  --version              print the version (and whether MPI is compiled in)\n"
+    "  --version              print the version and commit (and whether MPI is compiled in)\n"
     "  <command> --help       options of a command\n";
 
 }  // namespace
@@ -62,7 +63,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "--version") {
-    std::cout << "poslab " << POSLAB_VERSION << "\n"
+    const std::string commit = poslab::build_git_commit();
+    std::cout << "poslab " << POSLAB_VERSION << (commit.empty() ? "" : " (commit " + commit + ")")
+              << "\n"
               << (poslab::dist::mpi_compiled_in()
                       ? "MPI: compiled in (" + poslab::dist::mpi_library_version() + ")"
                       : std::string("MPI: not compiled in"))

@@ -9,6 +9,7 @@
 #include "io/file_kind.h"
 #include "io/h5file.h"
 #include "io/probe_groups.h"
+#include "poslab_git_commit.h"  // POSLAB_GIT_COMMIT, generated at build time
 
 namespace poslab {
 
@@ -52,13 +53,7 @@ void write_eval(H5Writer& w, const std::string& group, const EvalSeries& e) {
 
 }  // namespace
 
-std::string build_git_commit() {
-#ifdef POSLAB_GIT_COMMIT
-  return POSLAB_GIT_COMMIT;
-#else
-  return "";
-#endif
-}
+std::string build_git_commit() { return POSLAB_GIT_COMMIT; }
 
 void write_results(const std::string& path, const RunRecord& r) {
   H5Writer w(path);

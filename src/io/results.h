@@ -16,7 +16,8 @@ void write_results(const std::string& path, const RunRecord& record);
 // supported; this poslab reads 1").
 void check_results_schema(const std::string& path);
 
-// The git commit of the source tree this binary was built from, if known at build time.
+// The git commit of the source tree this binary was built from ("<short>-dirty" when
+// tracked files had uncommitted changes; empty outside a git checkout), read at build time.
 std::string build_git_commit();
 
 }  // namespace poslab
